@@ -1,0 +1,36 @@
+# The README's commands. Every target that needs the machine ready runs scripts/setup.sh first
+# (idempotent: a few seconds when nothing is missing).
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CELLS ?= 3000
+
+.PHONY: demo test setup lint format bench serve demo-data clean-demo
+
+demo: setup demo-data
+	@$(PY) manage.py gridops_banner --host $(HOST) --port $(PORT)
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers 1
+
+test: setup
+	$(PY) -m pytest
+
+setup:
+	@bash scripts/setup.sh
+
+demo-data:
+	$(PY) manage.py geodata_demo --cells $(CELLS)
+
+lint:
+	@test -x .venv/bin/ruff || bash scripts/setup.sh
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: setup
+	$(PY) bench/routing.py
+
+serve:
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)

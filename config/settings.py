@@ -1,0 +1,206 @@
+"""GridOps settings, driven by environment variables (see README "Configuration").
+
+Grouped by integration. Anything malformed raises ImproperlyConfigured at start-up rather than
+producing a blank map or a 500 later.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config.env import env, env_bool, env_float, env_int
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core ------------------------------------------------------------------------------------
+DEBUG = env_bool("GRIDOPS_DEBUG", True)
+SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when GRIDOPS_DEBUG is off.")
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "channels",
+    "rest_framework",
+    "rest_framework_gis",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaflet",
+    "geodata",
+    "gridops",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.gridops",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+# --- Database (PostgreSQL + PostGIS) ------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", "postgis://gridops:gridops@127.0.0.1:5432/gridops")
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+if not _db["ENGINE"].endswith(("postgis", "postgresql")):
+    raise ImproperlyConfigured(f"DATABASE_URL must point at PostgreSQL/PostGIS, not {_db['ENGINE']}.")
+_db["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Under ASGI Django would open a connection per request (~30 ms here); psycopg's pool avoids that.
+if env_bool("GRIDOPS_DB_POOL", True):
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("GRIDOPS_DB_POOL_MIN", 2),
+        "max_size": env_int("GRIDOPS_DB_POOL_MAX", 20),
+        "timeout": env_float("GRIDOPS_DB_POOL_TIMEOUT", 10.0),
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; our importer
+# only accepts files an operator hands it and refuses unknown CRS, see geodata/importing.py.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# The one spatial reference of stored geometry: WGS-84 lon/lat. CGCS2000 (EPSG:4490) input is
+# treated as identical (the datums differ by centimetres); GCJ-02/BD-09 are converted at the edge.
+SRID = 4326
+if env_int("GRIDOPS_SRID", SRID) != SRID:
+    raise ImproperlyConfigured("GridOps stores geometry in EPSG:4326 only; convert at the edge.")
+
+# The service area: coordinates outside it are refused by the API as probably swapped or wrong.
+# Defaults to the demo county (象山县) with a margin; a deployment sets its own.
+SERVICE_AREA_BBOX = tuple(
+    float(v) for v in env("GRIDOPS_SERVICE_AREA_BBOX", "121.3,28.9,122.4,29.8").split(",")
+)
+if len(SERVICE_AREA_BBOX) != 4 or not (
+    -180 <= SERVICE_AREA_BBOX[0] < SERVICE_AREA_BBOX[2] <= 180
+    and -90 <= SERVICE_AREA_BBOX[1] < SERVICE_AREA_BBOX[3] <= 90
+):
+    raise ImproperlyConfigured("GRIDOPS_SERVICE_AREA_BBOX must be minlon,minlat,maxlon,maxlat.")
+
+# How often a process checks whether the routing index is stale (seconds). 0 checks every lookup.
+ROUTING_INDEX_CHECK_SECONDS = env_float("GRIDOPS_ROUTING_INDEX_CHECK_SECONDS", 2.0)
+
+# --- Redis: channel layer, Celery broker, cache ------------------------------------------------
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+    }
+}
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- REST API -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "geodata.api.pagination.GeoAwarePagination",
+    "PAGE_SIZE": 500,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Reading the map of responsibility is open (the demo and the wall map need it); writes need
+    # a signed-in user. Roles and scopes arrive with the reliability and security issue.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "EXCEPTION_HANDLER": "geodata.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GridOps API",
+    "DESCRIPTION": "网格化综合行政执法指挥调度平台 API — GeoJSON in WGS-84 (lon, lat).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Language and time ------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (npm packages served locally: no CDN) -------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
+    ("vendor/geoman", NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"),
+    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+]
+
+# --- Map ----------------------------------------------------------------------------------------
+# A tile URL template, e.g. Tianditu "https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}
+# &TILEROW={y}&TILECOL={x}&tk=KEY". Empty: every page draws polygons on a plain background.
+TILE_URL = env("TILE_URL", "")
+TILE_ATTRIBUTION = env("TILE_ATTRIBUTION", "")
+if TILE_URL and not all(part in TILE_URL for part in ("{z}", "{x}", "{y}")):
+    raise ImproperlyConfigured("TILE_URL must be a template containing {z}, {x} and {y}.")
+MAP_CENTER = (29.47, 121.87)  # lat, lon of the demo county; Leaflet order
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": MAP_CENTER,
+    "DEFAULT_ZOOM": 10,
+    "MIN_ZOOM": 5,
+    "MAX_ZOOM": 19,
+    "TILES": [(_("底图"), TILE_URL, {"attribution": TILE_ATTRIBUTION})] if TILE_URL else [],
+    "RESET_VIEW": False,
+    "NO_GLOBALS": True,
+}
+
+# --- Logging --------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "gridops": {"handlers": ["console"], "level": env("GRIDOPS_LOG_LEVEL", "INFO")},
+        "geodata": {"handlers": ["console"], "level": env("GRIDOPS_LOG_LEVEL", "INFO")},
+    },
+}
+
+# Demo accounts' password (printed by `make demo`); demo data only.
+DEMO_PASSWORD = env("GRIDOPS_DEMO_PASSWORD", "gridops-demo")

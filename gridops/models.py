@@ -1,0 +1,1 @@
+"""Operations (reports, cases, units, pings, alerts) arrive with the live intake issue."""
