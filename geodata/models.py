@@ -69,7 +69,12 @@ class Region(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=16, choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     geom = models.MultiPolygonField(_("范围"), srid=settings.SRID)
 
@@ -176,7 +181,9 @@ class Officer(models.Model):
         STAFF = "staff", _("在编")
         AUXILIARY = "auxiliary", _("协管")
 
-    team = models.ForeignKey(Team, verbose_name=_("所属队伍"), on_delete=models.PROTECT, related_name="officers")
+    team = models.ForeignKey(
+        Team, verbose_name=_("所属队伍"), on_delete=models.PROTECT, related_name="officers"
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, verbose_name=_("账号"), null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -250,7 +257,9 @@ class EnforcementZone(models.Model):
         ordering = ["version", "domain", "name"]
         indexes = [GistIndex(fields=["geom"], name="geodata_zone_geom_gist")]
         constraints = [
-            models.CheckConstraint(condition=Q(geom__isnull=True) | IsValid("geom"), name="geodata_zone_geom_valid"),
+            models.CheckConstraint(
+                condition=Q(geom__isnull=True) | IsValid("geom"), name="geodata_zone_geom_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -296,7 +305,8 @@ class Matter(models.Model):
         constraints = [
             # A county-handled matter names the department domain whose team takes it.
             models.CheckConstraint(
-                condition=~Q(handled_by="county", domain="comprehensive"), name="geodata_matter_county_has_department"
+                condition=~Q(handled_by="county", domain="comprehensive"),
+                name="geodata_matter_county_has_department",
             ),
         ]
 
