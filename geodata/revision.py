@@ -18,6 +18,8 @@ def geodata_revision_bump() -> None:
         )
 
 
-def geodata_revision_get() -> int:
-    row = GeodataRevision.objects.filter(id=1).values_list("revision", flat=True).first()
-    return row or 0
+def geodata_revision_get() -> tuple[int, object]:
+    """(counter, time of the last bump). The time makes the pair unique even when a rolled-back
+    transaction had bumped the counter to a number that a later commit reuses."""
+    row = GeodataRevision.objects.filter(id=1).values_list("revision", "changed_at").first()
+    return row or (0, None)
