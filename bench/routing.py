@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -306,8 +305,11 @@ def print_run(run: dict) -> None:
     if "http" in run:
         h = run["http"]
         print(
-            f"HTTP GET /api/v1/route/: sequential p50 {h['sequential_p50_ms']} ms, p99 {h['sequential_p99_ms']} ms, "
-            f"{h['sequential_req_per_s']} req/s; {h['concurrency']} clients: p50 {h['concurrent_p50_ms']} ms, "
+            f"HTTP GET /api/v1/route/ sequential: p50 {h['sequential_p50_ms']} ms, "
+            f"p99 {h['sequential_p99_ms']} ms, {h['sequential_req_per_s']} req/s"
+        )
+        print(
+            f"HTTP GET /api/v1/route/ {h['concurrency']} clients: p50 {h['concurrent_p50_ms']} ms, "
             f"p99 {h['concurrent_p99_ms']} ms, {h['concurrent_req_per_s']} req/s; non-200: {h['non_200']}"
         )
 
