@@ -23,16 +23,28 @@ revision at most every settings.ROUTING_INDEX_CHECK_SECONDS.
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import shapely
 from django.conf import settings
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
 
 from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Matter, Region, Team, ZoneCell
 from geodata.revision import geodata_revision_get
+
+# Reason texts are rendered on every lookup; Django's gettext walks several thread-locals per call
+# (~10 µs here), so translations are cached per (language, message).
+_translated: dict[tuple[str | None, str], str] = {}
+
+
+def _(message: str) -> str:
+    key = (translation.get_language(), message)
+    text = _translated.get(key)
+    if text is None:
+        text = _translated[key] = translation.gettext(message)
+    return text
+
 
 TRIAGE_OUTSIDE_GRID = "triage:outside_grid"
 TRIAGE_NO_COVERAGE = "triage:no_coverage"
@@ -190,16 +202,20 @@ class RoutingIndex:
     def _valid_mask(self, positions: np.ndarray, day: int) -> np.ndarray:
         return (self.valid_from[positions] <= day) & (day < self.valid_to[positions])
 
-    def cell_at(self, lon: float, lat: float, day: date) -> tuple[int | None, int]:
+    def cell_at(self, lon: float, lat: float, at: datetime) -> tuple[int | None, int]:
         """(position of the cell covering the point, number of cells covering it)."""
-        hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
-        if len(hits) and (self.any_expiry or day.toordinal() < self.all_valid_from):
-            hits = hits[self._valid_mask(hits, day.toordinal())]
+        hits = self.tree.query(shapely.points(lon, lat), predicate="intersects")
+        if len(hits) and self._validity_matters(at):
+            hits = hits[self._valid_mask(hits, timezone.localdate(at).toordinal())]
         if not len(hits):
             return None, 0
         return int(hits.min()), len(hits)
 
-    def cells_at(self, lons: np.ndarray, lats: np.ndarray, day: date) -> np.ndarray:
+    def _validity_matters(self, at: datetime) -> bool:
+        """Whether any indexed cell could be invalid at `at` (skips the date work when not)."""
+        return self.any_expiry or timezone.localdate(at).toordinal() < self.all_valid_from
+
+    def cells_at(self, lons: np.ndarray, lats: np.ndarray, at: datetime) -> np.ndarray:
         """Vectorised cell_at: position per point, -1 outside every cell."""
         points = shapely.points(np.column_stack([lons, lats]))
         pairs = self.tree.query(points, predicate="intersects")
@@ -207,15 +223,17 @@ class RoutingIndex:
         if pairs.shape[1] == 0:
             return out
         inputs, positions = pairs
-        if self.any_expiry or day.toordinal() < self.all_valid_from:
-            keep = self._valid_mask(positions, day.toordinal())
+        if self._validity_matters(at):
+            keep = self._valid_mask(positions, timezone.localdate(at).toordinal())
             inputs, positions = inputs[keep], positions[keep]
+        if len(inputs) == 0:
+            return out
+        if len(inputs) > 1 and (inputs[1:] < inputs[:-1]).any():  # STRtree answers in input order
+            order = np.argsort(inputs, kind="stable")
+            inputs, positions = inputs[order], positions[order]
         # The lowest position (= lowest code) per input point: the fixed tie-break.
-        order = np.lexsort((positions, inputs))
-        inputs, positions = inputs[order], positions[order]
-        first = np.ones(len(inputs), dtype=bool)
-        first[1:] = inputs[1:] != inputs[:-1]
-        out[inputs[first]] = positions[first]
+        starts = np.flatnonzero(np.r_[True, inputs[1:] != inputs[:-1]])
+        out[inputs[starts]] = np.minimum.reduceat(positions, starts)
         return out
 
 
@@ -275,7 +293,7 @@ def route(lon: float, lat: float, *, matter: str | None = None, at: datetime | N
     if matter_obj is not None:
         result.matter = _matter_dict(matter_obj)
 
-    pos, covering = index.cell_at(lon, lat, timezone.localdate(at))
+    pos, covering = index.cell_at(lon, lat, at)
     if pos is None:
         result.reasons.append(Reason("outside_grid", _("该点不在任何有效网格内，转人工分拣。")))
         result.triage_queue = TRIAGE_OUTSIDE_GRID
@@ -383,9 +401,7 @@ def route_many(
     at = at or timezone.now()
     matter_obj = _resolve_matter(index, matter)
     domain = matter_obj.responsible_domain if matter_obj else Domain.COMPREHENSIVE
-    positions = index.cells_at(
-        np.asarray(lons, dtype=float), np.asarray(lats, dtype=float), timezone.localdate(at)
-    )
+    positions = index.cells_at(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float), at)
     inside = positions >= 0
     cell_ids = np.zeros(len(positions), dtype=np.int64)
     cell_ids[inside] = index.cell_ids[positions[inside]]
