@@ -25,7 +25,7 @@ as_root() {
 
 # --- Debian packages --------------------------------------------------------------------------
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 postgresql-client-15 gdal-bin
-  redis-server redis-tools chromium fonts-wqy-zenhei nodejs npm python3-venv python3-dev make)
+  redis-server redis-tools chromium fonts-wqy-zenhei gettext nodejs npm python3-venv python3-dev make)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -112,6 +112,11 @@ if [ "$(cat node_modules/.gridops-stamp 2>/dev/null)" != "$npm_stamp" ]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_stamp" > node_modules/.gridops-stamp
+fi
+
+# --- Translations -----------------------------------------------------------------------------
+if [ -d locale ]; then
+  .venv/bin/python manage.py compilemessages -v 0 --ignore .venv --ignore node_modules
 fi
 
 # --- Database schema --------------------------------------------------------------------------
