@@ -106,7 +106,7 @@ if env_int("GRIDOPS_SRID", SRID) != SRID:
 # The service area: coordinates outside it are refused by the API as probably swapped or wrong.
 # Defaults to the demo county (象山县) with a margin; a deployment sets its own.
 SERVICE_AREA_BBOX = tuple(
-    float(v) for v in env("GRIDOPS_SERVICE_AREA_BBOX", "121.3,28.9,122.4,29.8").split(",")
+    float(v) for v in env("GRIDOPS_SERVICE_AREA_BBOX", "121.2,28.6,122.6,29.9").split(",")
 )
 if len(SERVICE_AREA_BBOX) != 4 or not (
     -180 <= SERVICE_AREA_BBOX[0] < SERVICE_AREA_BBOX[2] <= 180
