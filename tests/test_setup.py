@@ -45,5 +45,7 @@ def test_bad_settings_stop_start_up_with_their_name(name, value, message):
 
 
 def test_good_tile_url_is_accepted():
-    done = run_check(TILE_URL="https://t0.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k")
+    done = run_check(
+        TILE_URL="https://t0.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k"
+    )
     assert done.returncode == 0, done.stderr
