@@ -1,2 +1,7 @@
 from django.urls import path
-urlpatterns = []
+
+from frontend.views import HomeView
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+]

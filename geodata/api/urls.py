@@ -1,3 +1,18 @@
 from django.urls import path
+from rest_framework.routers import DefaultRouter
 
-urlpatterns = []
+from geodata.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("cells", views.GridCellViewSet, basename="cell")
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("coverage-versions", views.CoverageVersionViewSet, basename="coverage-version")
+router.register("zones", views.ZoneViewSet, basename="zone")
+router.register("matters", views.MatterViewSet, basename="matter")
+
+app_name = "api"
+urlpatterns = [
+    path("route/", views.RouteView.as_view(), name="route"),
+    *router.urls,
+]

@@ -1,0 +1,109 @@
+// Data module: talks to /api/v1/ and returns plain data. No DOM, no Leaflet.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+
+  // The first field-level message of a 400 body {"field": ["message"]} (or DRF's "detail").
+  get fieldMessage() {
+    if (!this.body || typeof this.body !== "object") return "";
+    for (const value of Object.values(this.body)) {
+      if (Array.isArray(value) && value.length) return String(value[0]);
+      if (typeof value === "string") return value;
+    }
+    return "";
+  }
+}
+
+function withParams(url, params = {}) {
+  const full = new URL(url, window.location.origin);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") full.searchParams.set(key, value);
+  }
+  return full.toString();
+}
+
+export async function getJSON(url, { params, signal } = {}) {
+  const response = await fetch(withParams(url, params), {
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+    signal,
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+// Every feature of a paginated GeoJSON FeatureCollection: follows `next` until null.
+export async function getAllFeatures(url, { params, signal } = {}) {
+  const features = [];
+  let next = withParams(url, { page_size: 5000, ...params });
+  while (next) {
+    const page = await getJSON(next, { signal });
+    features.push(...(page.features || []));
+    next = page.next;
+  }
+  return { type: "FeatureCollection", features };
+}
+
+// Every row of a paginated list: JSON {"count","next","previous","results"}, a bare list, or a
+// GeoJSON FeatureCollection whose rows are the features' properties (teams carry a base point).
+export async function getAllResults(url, { params, signal } = {}) {
+  const rows = [];
+  let next = withParams(url, { page_size: 5000, ...params });
+  while (next) {
+    const page = await getJSON(next, { signal });
+    if (Array.isArray(page)) return page;
+    if (page.features) rows.push(...page.features.map((f) => f.properties));
+    else rows.push(...(page.results || []));
+    next = page.next;
+  }
+  return rows;
+}
+
+// The team of a zone feature: nested {code, name, kind} (as served) or flat team_code/team_name.
+export function zoneTeamCode(properties) {
+  return properties.team?.code ?? properties.team_code;
+}
+
+export function regions(api, { levels, simplify, signal } = {}) {
+  // One request per level keeps us on the documented single-value `level` filter.
+  return Promise.all(
+    levels.map((level) => getAllFeatures(api.regions, { params: { level, simplify }, signal })),
+  ).then((collections) => ({
+    type: "FeatureCollection",
+    features: collections.flatMap((c) => c.features),
+  }));
+}
+
+export function cellsInBbox(api, { bounds, zoom, signal }) {
+  const bbox = [bounds.west, bounds.south, bounds.east, bounds.north].map((v) => v.toFixed(6)).join(",");
+  return getAllFeatures(api.cells, { params: { bbox, zoom }, signal });
+}
+
+export function publishedZones(api, { signal } = {}) {
+  return getAllFeatures(api.zones, { params: { version: "published" }, signal });
+}
+
+export function teams(api, { signal } = {}) {
+  return getAllResults(api.teams, { signal });
+}
+
+export function activeMatters(api, { signal } = {}) {
+  return getAllResults(api.matters, { params: { active: "true" }, signal });
+}
+
+export function route(api, { lon, lat, matter, signal }) {
+  return getJSON(api.route, {
+    params: { lon: lon.toFixed(6), lat: lat.toFixed(6), matter },
+    signal,
+  });
+}

@@ -1,0 +1,330 @@
+// Home page: the county on a map, layers with a legend, and "who is responsible here?" on click.
+// State comes from the json_script block "home-state" (API addresses, view, basemap, strings).
+/* global L */
+
+import * as api from "./api.js";
+import {
+  cellLayer,
+  createPanes,
+  teamColours,
+  townshipLabelLayer,
+  townshipLayer,
+  villageLayer,
+  zoneLayer,
+} from "./layers.js";
+
+const state = JSON.parse(document.getElementById("home-state").textContent);
+const t = state.i18n;
+const mapElement = document.getElementById("map");
+const statusElement = document.getElementById("map-status");
+const hintElement = document.getElementById("cell-hint");
+const resultElement = document.getElementById("route-result");
+const matterSelect = document.getElementById("matter-select");
+const domainSelect = document.getElementById("zone-domain");
+const legendElement = document.getElementById("team-legend");
+const language = document.documentElement.lang || "zh-hans";
+
+function el(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function showStatus(message) {
+  statusElement.textContent = message || "";
+  statusElement.hidden = !message;
+}
+
+function setData(key, value) {
+  mapElement.dataset[key] = String(value);
+}
+
+// --- Map and basemap --------------------------------------------------------------------------
+const map = L.map(mapElement, {
+  center: state.map.center,
+  zoom: state.map.zoom,
+  minZoom: state.map.minZoom,
+  maxZoom: state.map.maxZoom,
+});
+createPanes(map);
+map.attributionControl.setPrefix("Leaflet");
+
+// No basemap unless settings give a tile template: nothing is requested from anywhere else.
+// It is added once the county is framed, so no tile of the default view is fetched for nothing.
+const baseLayers = {};
+const basemap = state.tiles.url
+  ? L.tileLayer(state.tiles.url, { attribution: state.tiles.attribution, maxZoom: state.map.maxZoom })
+  : null;
+if (basemap) {
+  baseLayers[t.basemap] = basemap;
+  baseLayers[t.noBasemap] = L.layerGroup();
+  mapElement.classList.add("has-basemap");
+}
+function showBasemap() {
+  if (basemap && !map.hasLayer(basemap)) basemap.addTo(map);
+}
+
+const cells = cellLayer(map, state.api, {
+  minZoom: state.map.cellMinZoom,
+  onChange: ({ state: cellState, count, error }) => {
+    hintElement.hidden = cellState !== "zoom";
+    setData("cells", count);
+    setData("cellsState", cellState);
+    if (cellState === "error") {
+      console.warn("cells failed", error);
+      showStatus(t.loadFailed);
+    }
+  },
+});
+
+// Registered before the label layer's own zoomend handler, so it measures labels at their new size.
+function onZoom() {
+  setData("zoom", map.getZoom());
+  mapElement.classList.toggle("is-zoomed-out", map.getZoom() < 11);
+}
+map.on("zoomend", onZoom);
+onZoom();
+
+// --- Route on click ---------------------------------------------------------------------------
+let routeController = null;
+const clickMarker = L.circleMarker([0, 0], {
+  pane: "selection",
+  radius: 7,
+  color: "#111827",
+  weight: 2.5,
+  fillColor: "#fbbf24",
+  fillOpacity: 1,
+  interactive: false,
+});
+
+function formatTime(date) {
+  return new Intl.DateTimeFormat(language, {
+    timeZone: state.timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  }).format(date);
+}
+
+function named(item) {
+  if (!item) return t.none;
+  return item.code ? `${item.name}（${item.code}）` : item.name;
+}
+
+function renderRoute(result) {
+  const routed = Boolean(result.routed);
+  const rows = [
+    [t.point, `${Number(result.point?.lon).toFixed(5)}, ${Number(result.point?.lat).toFixed(5)}`],
+    [t.cell, named(result.cell)],
+    [t.village, named(result.village)],
+    [t.township, named(result.township)],
+    [t.zone, result.zone ? result.zone.name : t.none],
+    [t.matter, result.matter ? named(result.matter) : t.none],
+    [t.coverageVersion, result.coverage_version ? result.coverage_version.name : t.none],
+    [t.queriedAt, formatTime(new Date())],
+  ];
+  if (!routed && result.triage_queue) {
+    rows.push([t.triageQueue, state.triageQueues[result.triage_queue] || result.triage_queue]);
+  }
+
+  const teamBox = result.team
+    ? el("div", { className: "team-answer", attrs: { "data-team-code": result.team.code } }, [
+        el("span", { className: "team-label", text: t.team }),
+        el("strong", { className: "team-name", text: result.team.name }),
+        el("span", {
+          className: "team-kind",
+          text: result.team.kind === "professional" ? t.teamProfessional : t.teamComprehensive,
+        }),
+      ])
+    : null;
+
+  const reasons = el(
+    "ol",
+    { className: "reasons" },
+    (result.reasons || []).map((reason) =>
+      el("li", { text: reason.text, attrs: { "data-reason": reason.code || "" } }),
+    ),
+  );
+
+  const parts = [
+    el("p", {
+      className: `route-banner ${routed ? "is-routed" : "is-triage"}`,
+      text: routed ? t.routed : t.notRouted,
+      attrs: { "data-routed": String(routed) },
+    }),
+    teamBox,
+    el(
+      "dl",
+      { className: "route-facts" },
+      rows.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: value })]),
+    ),
+    el("h3", { className: "reasons-title", text: t.reasons }),
+    reasons,
+  ];
+  resultElement.replaceChildren(...parts.filter(Boolean));
+  cells.select(result.cell ? result.cell.code : null);
+}
+
+async function askRoute(latlng) {
+  if (routeController) routeController.abort();
+  routeController = new AbortController();
+  const controller = routeController;
+  clickMarker.setLatLng(latlng).addTo(map);
+  resultElement.replaceChildren(el("p", { className: "muted", text: t.routing }));
+  try {
+    const result = await api.route(state.api, {
+      lon: latlng.lng,
+      lat: latlng.lat,
+      matter: matterSelect.value,
+      signal: controller.signal,
+    });
+    if (!controller.signal.aborted) renderRoute(result);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    const message = error instanceof api.ApiError ? error.fieldMessage : "";
+    resultElement.replaceChildren(
+      el("p", { className: "route-banner is-error", text: message ? `${t.badRequest}：${message}` : t.loadFailed }),
+    );
+  }
+}
+
+let lastClick = null;
+map.on("click", (event) => {
+  lastClick = event.latlng;
+  askRoute(event.latlng);
+});
+matterSelect.addEventListener("change", () => {
+  if (lastClick) askRoute(lastClick);
+});
+
+// --- Legend -----------------------------------------------------------------------------------
+// Teams grouped by domain, each with its zone colour; a team with no zone in the published
+// coverage says so. Domains not drawn at the moment are dimmed.
+function renderLegend(teamRows, zoneFeatures, colours, domainOrder, shownDomain) {
+  const zonedTeams = new Set(zoneFeatures.map((f) => api.zoneTeamCode(f.properties)));
+  const domains = [...new Set([...domainOrder, ...teamRows.map((team) => team.domain)])];
+  const groups = domains
+    .map((domain) => [domain, teamRows.filter((team) => team.domain === domain)])
+    .filter(([, teams]) => teams.length);
+  legendElement.replaceChildren(
+    ...groups.map(([domain, teams]) =>
+      el(
+        "li",
+        { className: `legend-domain${!shownDomain || shownDomain === domain ? "" : " is-dimmed"}` },
+        [
+          el("span", { className: "legend-domain-name", text: state.domains[domain] || domain }),
+          el(
+            "ul",
+            {},
+            teams.map((team) => {
+              const hasZone = zonedTeams.has(team.code);
+              const swatch = el("span", { className: `swatch${hasZone ? "" : " swatch-none"}` });
+              if (hasZone) swatch.style.setProperty("--swatch", colours.get(team.code));
+              return el(
+                "li",
+                {
+                  className: "team",
+                  attrs: { "data-team-code": team.code, "data-colour": hasZone ? colours.get(team.code) : "" },
+                },
+                [
+                  swatch,
+                  el("span", { className: "team-legend-name", text: team.name }),
+                  hasZone ? null : el("small", { text: t.noZone }),
+                ],
+              );
+            }),
+          ),
+        ],
+      ),
+    ),
+  );
+}
+
+// --- Loading ----------------------------------------------------------------------------------
+async function load() {
+  showStatus(t.loading);
+  const simplify = "0.0002";
+  const [county, townships, villages, zones, teamRows, matters] = await Promise.all([
+    api.regions(state.api, { levels: ["county"], simplify }),
+    api.regions(state.api, { levels: state.levels.township, simplify }),
+    api.regions(state.api, { levels: state.levels.village, simplify }),
+    api.publishedZones(state.api),
+    api.teams(state.api),
+    api.activeMatters(state.api).catch(() => []),
+  ]);
+
+  const colours = teamColours(zones.features.map((f) => api.zoneTeamCode(f.properties)));
+  const zoneGroup = zoneLayer(zones, colours);
+  const townshipGroup = townshipLayer(townships);
+  const villageGroup = villageLayer(villages);
+  const labelGroup = townshipLabelLayer(map, townships);
+
+  // Zones of different domains overlap; show one domain at a time, comprehensive by default.
+  const domains = [...new Set(zones.features.map((f) => f.properties.domain))].sort((a, b) =>
+    a === "comprehensive" ? -1 : b === "comprehensive" ? 1 : a.localeCompare(b),
+  );
+  domainSelect.replaceChildren(
+    ...domains.map((d) => el("option", { text: state.domains[d] || d, attrs: { value: d } })),
+    el("option", { text: t.allDomains, attrs: { value: "" } }),
+  );
+  const showDomain = () => {
+    setData("zones", zoneGroup.showDomain(domainSelect.value));
+    renderLegend(teamRows, zones.features, colours, domains, domainSelect.value);
+  };
+  domainSelect.addEventListener("change", showDomain);
+  showDomain();
+
+  for (const matter of matters) {
+    matterSelect.append(el("option", { text: `${matter.code} ${matter.name}`, attrs: { value: matter.code } }));
+  }
+
+  // Frame the county before drawing anything, so the first paint is of the final view (and no
+  // cell request is made for the default view only to be thrown away).
+  const extent = county.features.length ? L.geoJSON(county) : townshipGroup;
+  const bounds = extent.getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
+  showBasemap();
+
+  zoneGroup.addTo(map);
+  villageGroup.addTo(map);
+  townshipGroup.addTo(map);
+  labelGroup.addTo(map);
+  cells.addTo(map);
+  L.control
+    .layers(
+      baseLayers,
+      {
+        [t.layerTownships]: townshipGroup,
+        [t.layerLabels]: labelGroup,
+        [t.layerVillages]: villageGroup,
+        [t.layerCells]: cells,
+        [t.layerZones]: zoneGroup,
+      },
+      { collapsed: false, position: "topright" },
+    )
+    .addTo(map);
+
+  setData("townships", townships.features.length);
+  setData("villages", villages.features.length);
+  setData("teams", teamRows.length);
+
+  cells.refresh();
+  showStatus("");
+  setData("state", "ready");
+  // Like django-leaflet's map:init: other modules (and tests) get the map without a global.
+  document.dispatchEvent(new CustomEvent("gridops:map-ready", { detail: { map } }));
+}
+
+load().catch((error) => {
+  console.warn("home map failed to load", error);
+  showBasemap();
+  showStatus(t.loadFailed);
+  setData("state", "error");
+});

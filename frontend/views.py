@@ -1,0 +1,128 @@
+"""Pages. Views stay thin: they read selectors and hand state to the page's ES module through
+`json_script` (API addresses, map view, basemap, translated strings)."""
+
+from django.conf import settings
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.generic import TemplateView
+
+from frontend import selectors
+from geodata.models import Domain, Region
+from geodata.routing import TRIAGE_NO_COVERAGE, TRIAGE_NO_TEAM, TRIAGE_OUTSIDE_GRID
+
+# Grid cells are drawn from this zoom on (fetched by bbox); below it the map shows a hint.
+CELL_MIN_ZOOM = 13
+
+
+def role_pages() -> list[dict]:
+    """The role pages, each marked available once some app serves its address.
+
+    Resolving the path rather than a URL name lets a page appear on the home page the moment it is
+    wired up, whatever its author calls the route.
+    """
+    pages = [
+        ("command", "/command/", _("指挥中心"), _("调度员的大屏地图：事件、案件、巡查力量")),
+        ("report", "/report/", _("网格上报"), _("网格员在手机上按位置上报事件")),
+        ("planner", "/planner/", _("片区规划"), _("规划员调整各执法队伍负责的网格")),
+        ("replay", "/replay/", _("轨迹回放"), _("督查员回放巡查轨迹、查看指标")),
+        ("admin", "/admin/", _("后台管理"), _("区划、网格、队伍、事项清单的维护")),
+        ("api-docs", "/api/docs/", _("接口文档"), _("REST 接口（OpenAPI）")),
+    ]
+    result = []
+    for key, path, label, description in pages:
+        try:
+            resolve(path)
+            available = True
+        except Resolver404:
+            available = False
+        result.append(
+            {"key": key, "url": path, "label": label, "description": description, "available": available}
+        )
+    return result
+
+
+def home_i18n() -> dict[str, str]:
+    """Every string home.js shows, translated for the request's language."""
+    return {
+        "layerTownships": _("乡镇/街道"),
+        "layerVillages": _("村/社区"),
+        "layerCells": _("网格"),
+        "layerZones": _("执法片区"),
+        "layerLabels": _("乡镇名称"),
+        "basemap": _("底图"),
+        "noBasemap": _("无底图"),
+        "zoomForCells": _("放大查看网格"),
+        "loading": _("加载中…"),
+        "loadFailed": _("数据加载失败，请稍后重试"),
+        "clickHint": _("点击地图任意位置，查询该点所属网格和责任队伍"),
+        "routing": _("正在查询责任队伍…"),
+        "routed": _("已匹配责任队伍"),
+        "notRouted": _("不在网格内，转人工分拣"),
+        "triageQueue": _("分拣队列"),
+        "point": _("位置"),
+        "cell": pgettext("route result field", "网格"),
+        "village": pgettext("route result field", "村/社区"),
+        "township": pgettext("route result field", "乡镇/街道"),
+        "zone": pgettext("route result field", "执法片区"),
+        "team": _("责任队伍"),
+        "matter": pgettext("route result field", "执法事项"),
+        "coverageVersion": _("覆盖版本"),
+        "reasons": _("匹配依据"),
+        "queriedAt": _("查询时间（北京时间）"),
+        "none": _("无"),
+        "anyMatter": _("不限事项（按综合执法）"),
+        "noZone": _("未划片区"),
+        "teamComprehensive": _("综合执法队"),
+        "teamProfessional": _("专业执法队伍"),
+        "cellsShown": _("当前视图网格数"),
+        "zoneDomain": _("片区领域"),
+        "allDomains": _("全部领域"),
+        "badRequest": _("查询被拒绝"),
+    }
+
+
+class HomeView(TemplateView):
+    template_name = "frontend/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        overview = selectors.county_overview()
+        leaflet = settings.LEAFLET_CONFIG
+        context.update(
+            overview=overview,
+            today=timezone.localdate(),
+            role_pages=role_pages(),
+            page_state={
+                "api": {
+                    "regions": reverse("api:region-list"),
+                    "cells": reverse("api:cell-list"),
+                    "zones": reverse("api:zone-list"),
+                    "teams": reverse("api:team-list"),
+                    "matters": reverse("api:matter-list"),
+                    "route": reverse("api:route"),
+                },
+                "map": {
+                    "center": list(leaflet["DEFAULT_CENTER"]),
+                    "zoom": leaflet["DEFAULT_ZOOM"],
+                    "minZoom": leaflet["MIN_ZOOM"],
+                    "maxZoom": leaflet["MAX_ZOOM"],
+                    "cellMinZoom": CELL_MIN_ZOOM,
+                },
+                "levels": {
+                    "township": list(Region.TOWNSHIP_LEVELS),
+                    "village": list(Region.VILLAGE_LEVELS),
+                },
+                "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+                "domains": {code: str(label) for code, label in Domain.choices},
+                "timeZone": settings.TIME_ZONE,
+                "triageQueues": {
+                    TRIAGE_OUTSIDE_GRID: _("网格外事件，人工分拣"),
+                    TRIAGE_NO_COVERAGE: _("无生效覆盖版本，人工分拣"),
+                    TRIAGE_NO_TEAM: _("无责任片区，人工分拣"),
+                },
+                "i18n": home_i18n(),
+            },
+        )
+        return context

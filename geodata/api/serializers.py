@@ -1,0 +1,290 @@
+"""Serializers of the read API: GeoJSON features (WGS-84 lon/lat) whose properties come from the
+annotations the selectors add, so serializing a page issues no query per row.
+
+Each feature's "id" is its lookup key (the code, or the id for zones) and is repeated in its
+properties, where map clients look for it."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_gis import build_geo_schema
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geodata.coords import CRS_CHOICES
+from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Officer, Region, Team
+
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class _CodeNameFrom(serializers.Field):
+    """{code, name} read from two annotations `<prefix>_code` and `<prefix>_name` of the row."""
+
+    def __init__(self, prefix: str, **kwargs) -> None:
+        self.prefix = prefix
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, instance) -> dict | None:
+        code = getattr(instance, f"{self.prefix}_code", None)
+        if code is None:
+            return None
+        return {"code": code, "name": getattr(instance, f"{self.prefix}_name", "")}
+
+
+CodeNameFrom = extend_schema_field(CodeNameSerializer)(_CodeNameFrom)
+
+
+class DisplayGeometryField(GeometryField):
+    """The `display_geom` annotation of the selectors: stored, simplified or null geometry."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="display_geom", read_only=True, **kwargs)
+
+
+class DisplayGeometryFieldExtension(OpenApiSerializerFieldExtension):
+    """Document `display_geom` like the model's `geom` (an annotation has no model field)."""
+
+    target_class = DisplayGeometryField
+    priority = 1
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_geo_schema(self.target.parent.Meta.model._meta.get_field("geom"))
+
+
+# --- Regions and cells -----------------------------------------------------------------------------
+
+
+class RegionSerializer(GeoFeatureModelSerializer):
+    feature_id = serializers.CharField(source="code", read_only=True)
+    geom = DisplayGeometryField(allow_null=True)
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    parent_code = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Region
+        geo_field = "geom"
+        id_field = "feature_id"
+        fields = ("feature_id", "geom", "code", "name", "level", "level_display", "parent_code")
+
+
+class GridCellSerializer(GeoFeatureModelSerializer):
+    feature_id = serializers.CharField(source="code", read_only=True)
+    geom = DisplayGeometryField()
+    village = CodeNameFrom("village", help_text=_("村（社区）"))
+    township = CodeNameFrom("township", help_text=_("乡镇（街道）"))
+    workers_count = serializers.IntegerField(read_only=True, help_text=_("网格员人数"))
+
+    class Meta:
+        model = GridCell
+        geo_field = "geom"
+        id_field = "feature_id"
+        fields = (
+            "feature_id",
+            "geom",
+            "code",
+            "name",
+            "village",
+            "township",
+            "workers_count",
+            "valid_from",
+            "valid_to",
+        )
+
+
+# --- Teams -----------------------------------------------------------------------------------------------
+
+
+class OfficerSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    phone = serializers.SerializerMethodField(help_text=_("仅登录用户可见"))
+
+    class Meta:
+        model = Officer
+        fields = ("id", "name", "status", "status_display", "certificate_no", "phone")
+
+    def get_phone(self, officer: Officer) -> str | None:
+        # Officers' personal phone numbers are not for anonymous readers of the public map.
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            return officer.phone
+        return None
+
+
+class TeamSerializer(GeoFeatureModelSerializer):
+    feature_id = serializers.CharField(source="code", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    domain_display = serializers.CharField(source="get_domain_display", read_only=True)
+    officers_count = serializers.IntegerField(read_only=True)
+    townships = CodeNameSerializer(
+        source="covered_townships",
+        many=True,
+        read_only=True,
+        help_text=_("在当前生效的覆盖版本中，该队伍片区所涉及的乡镇（街道）"),
+    )
+
+    class Meta:
+        model = Team
+        geo_field = "base"
+        id_field = "feature_id"
+        fields = (
+            "feature_id",
+            "base",
+            "code",
+            "name",
+            "kind",
+            "kind_display",
+            "domain",
+            "domain_display",
+            "department",
+            "phone",
+            "officers_count",
+            "townships",
+        )
+
+
+class TeamDetailSerializer(TeamSerializer):
+    officers = OfficerSerializer(many=True, read_only=True)
+
+    class Meta(TeamSerializer.Meta):
+        fields = (*TeamSerializer.Meta.fields, "officers")
+
+
+# --- Coverage --------------------------------------------------------------------------------------------
+
+
+class CoverageVersionSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    based_on_name = serializers.CharField(read_only=True, allow_null=True)
+    zones_count = serializers.IntegerField(read_only=True)
+    in_force = serializers.SerializerMethodField(help_text=_("是否为当前生效的版本"))
+
+    class Meta:
+        model = CoverageVersion
+        fields = (
+            "id",
+            "name",
+            "status",
+            "status_display",
+            "effective_from",
+            "published_at",
+            "based_on",
+            "based_on_name",
+            "note",
+            "created_at",
+            "zones_count",
+            "in_force",
+        )
+
+    def get_in_force(self, version: CoverageVersion) -> bool:
+        return version.pk == self.context.get("in_force_id")
+
+
+class ZoneTeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ("code", "name", "kind")
+
+
+class ZoneSerializer(GeoFeatureModelSerializer):
+    feature_id = serializers.IntegerField(source="pk", read_only=True)
+    geom = DisplayGeometryField(allow_null=True)
+    team = ZoneTeamSerializer(read_only=True)
+    domain_display = serializers.CharField(source="get_domain_display", read_only=True)
+    version = serializers.IntegerField(source="version_id", read_only=True)
+    version_name = serializers.CharField(source="version.name", read_only=True)
+    cells_count = serializers.IntegerField(read_only=True)
+    townships = CodeNameSerializer(
+        source="spanned_townships", many=True, read_only=True, help_text=_("片区网格所在的乡镇（街道）")
+    )
+
+    class Meta:
+        model = EnforcementZone
+        geo_field = "geom"
+        id_field = "feature_id"
+        fields = (
+            "feature_id",
+            "geom",
+            "id",
+            "name",
+            "team",
+            "domain",
+            "domain_display",
+            "version",
+            "version_name",
+            "cells_count",
+            "townships",
+        )
+
+
+# --- Matters ---------------------------------------------------------------------------------------------
+
+
+class MatterSerializer(serializers.ModelSerializer):
+    domain_display = serializers.CharField(source="get_domain_display", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    handled_by_display = serializers.CharField(source="get_handled_by_display", read_only=True)
+    responsible_domain = serializers.CharField(read_only=True, help_text=_("决定责任队伍的片区领域"))
+
+    class Meta:
+        model = Matter
+        fields = (
+            "code",
+            "name",
+            "domain",
+            "domain_display",
+            "kind",
+            "kind_display",
+            "handled_by",
+            "handled_by_display",
+            "legal_basis",
+            "time_limit_days",
+            "active",
+            "responsible_domain",
+        )
+
+
+# --- Routing (documentation of the response; the engine builds the dict) -------------------------------
+
+
+class RouteInputSerializer(serializers.Serializer):
+    lon = serializers.CharField(help_text=_("调用方发送的经度（原样）"))
+    lat = serializers.CharField(help_text=_("调用方发送的纬度（原样）"))
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, help_text=_("调用方声明的坐标系（默认 wgs84）"))
+
+
+class LonLatSerializer(serializers.Serializer):
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+
+
+class RouteReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("机器可读的原因代码"))
+    text = serializers.CharField(help_text=_("中文说明"))
+
+
+class RouteResultSerializer(serializers.Serializer):
+    routed = serializers.BooleanField(help_text=_("是否已确定责任队伍；false 时进入人工分拨队列"))
+    input = RouteInputSerializer()
+    point = LonLatSerializer(help_text=_("换算后的 WGS-84 坐标"))
+    cell = serializers.DictField(allow_null=True, help_text=_("所在网格"))
+    village = serializers.DictField(allow_null=True, help_text=_("所在村（社区）"))
+    township = serializers.DictField(allow_null=True, help_text=_("所在乡镇（街道）"))
+    zone = serializers.DictField(allow_null=True, help_text=_("负责的执法片区"))
+    coverage_version = serializers.DictField(allow_null=True, help_text=_("所用的覆盖版本"))
+    team = serializers.DictField(allow_null=True, help_text=_("责任队伍"))
+    matter = serializers.DictField(allow_null=True, help_text=_("执法事项"))
+    reasons = RouteReasonSerializer(many=True, help_text=_("逐步说明为何由该队伍负责"))
+    triage_queue = serializers.CharField(allow_null=True, help_text=_("未能确定时的人工分拨队列"))
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """400: {"<parameter>": ["message", ...]}; documented with one representative field."""
+
+    lon = serializers.ListField(child=serializers.CharField(), required=False)
+    lat = serializers.ListField(child=serializers.CharField(), required=False)
+    crs = serializers.ListField(child=serializers.CharField(), required=False)
+    matter = serializers.ListField(child=serializers.CharField(), required=False)

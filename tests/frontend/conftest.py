@@ -1,0 +1,92 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Playwright's sync API runs an event loop in the test thread, which trips Django's async-unsafe
+check for ORM calls made by the test itself (factories); the live server runs in its own thread.
+"""
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+# The tiny county of tests.factories lies outside the demo county's service area.
+TINY_COUNTY_SERVICE_AREA = (120.9, 28.9, 121.2, 29.2)
+
+
+@dataclass
+class PageLog:
+    """What the page did: every request it made and every console error or page error."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def external_requests(self) -> list[str]:
+        external = []
+        for url in self.requests:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if parts.hostname not in LOCAL_HOSTS:
+                external.append(url)
+        return external
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_log():
+    return PageLog()
+
+
+@pytest.fixture
+def page(browser, page_log):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context.on("request", lambda request: page_log.requests.append(request.url))
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda message: page_log.errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: page_log.errors.append(str(error)))
+    # The app hands its map to listeners of "gridops:map-ready" instead of a global; keep it for tests.
+    page.add_init_script(
+        "document.addEventListener('gridops:map-ready', (e) => { window.__gridopsMap = e.detail.map; });"
+    )
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def tiny_county_live(transactional_db, live_server, settings):
+    """The tiny county in a committed transaction the live server can see, with the service
+    area widened to it."""
+    from tests.factories import build_tiny_county
+
+    settings.SERVICE_AREA_BBOX = TINY_COUNTY_SERVICE_AREA
+    return build_tiny_county()
