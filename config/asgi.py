@@ -12,7 +12,7 @@ from django.conf import settings  # noqa: E402
 if settings.SERVE_STATIC:
     # One process serves everything for the demo and small sites (static files come from the app
     # directories and node_modules through the finders); behind nginx, set GRIDOPS_SERVE_STATIC=0.
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 

@@ -30,8 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from geodata.importing import text_table, valid_cells_q
+from geodata.importing import text_table
 from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, ZoneCell
+from geodata.selectors import coverage_version_in_force, gridcell_valid_on_q
 
 GAP = "gap"
 OVERLAP = "overlap"
@@ -147,17 +148,6 @@ class CoverageReport:
         return {"type": "FeatureCollection", "features": features}
 
 
-def coverage_version_in_force(*, at: datetime.datetime | None = None) -> CoverageVersion | None:
-    """The published version with the latest effective time not after ``at`` (now by default)."""
-    return (
-        CoverageVersion.objects.filter(
-            status=CoverageVersion.Status.PUBLISHED, effective_from__lte=at or timezone.now()
-        )
-        .order_by("-effective_from", "-published_at", "-id")
-        .first()
-    )
-
-
 def coverage_validate(
     *, version: CoverageVersion | None = None, day: datetime.date | None = None
 ) -> CoverageReport:
@@ -165,7 +155,7 @@ def coverage_validate(
     ``day`` (default: today)."""
     day = day or timezone.localdate()
     version = version or coverage_version_in_force()
-    valid = GridCell.objects.filter(valid_cells_q(day))
+    valid = GridCell.objects.filter(gridcell_valid_on_q(on=day))
     report = CoverageReport(version=version, checked_on=day, cell_count=valid.count())
     problems = report.problems
     if version is None:

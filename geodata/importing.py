@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Region, Team, ZoneCell
 from geodata.revision import geodata_revision_bump
+from geodata.selectors import gridcell_valid_on_q
 
 LAYERS = ("region", "cell", "zone")
 
@@ -261,14 +262,6 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     return "\n".join(
         [line(headers), line(["-" * w for w in widths[:-1]] + ["-" * widths[-1]])] + [line(r) for r in rows]
-    )
-
-
-def valid_cells_q(day: datetime.date | None = None, prefix: str = "") -> Q:
-    """Cells in force on ``day`` (today by default)."""
-    day = day or timezone.localdate()
-    return Q(**{f"{prefix}valid_from__lte": day}) & (
-        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": day})
     )
 
 
@@ -908,7 +901,7 @@ class _ZonePlan(_Plan):
             existing = {
                 (z.team_id, z.name): z for z in self.target_version.zones.prefetch_related("zone_cells")
             }
-        valid_q = valid_cells_q()
+        valid_q = gridcell_valid_on_q(on=timezone.localdate())
         rows: dict[tuple[int, str], _ZoneRow] = {}
         seen: dict[tuple[int, str], int] = {}
         cell_owner: dict[tuple[str, int], str] = {}

@@ -24,24 +24,9 @@ from rest_framework.test import APIClient
 
 from geodata.coords import from_wgs84
 from geodata.models import CoverageVersion, EnforcementZone, Officer, Region, ZoneCell
-from geodata.routing import routing_index_reset
 from tests.factories import cell_square
 
 API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def _tiny_county_in_service_area(settings):
-    """The tiny county lies west of the demo county's service area; widen it around both."""
-    settings.SERVICE_AREA_BBOX = (120.9, 28.9, 122.4, 29.8)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_routing_index():
-    # Each test rebuilds the county with new ids but the same revision count: drop the index.
-    routing_index_reset()
-    yield
-    routing_index_reset()
 
 
 @pytest.fixture

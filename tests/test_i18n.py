@@ -1,0 +1,12 @@
+"""Simplified Chinese by default, whatever the browser says; English when the user chooses it."""
+
+
+def test_pages_are_chinese_even_for_an_english_browser(client):
+    response = client.get("/api/v1/route/?lon=abc&lat=29", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "必须是数字" in response.json()["lon"][0]
+
+
+def test_english_when_chosen(client):
+    client.cookies["django_language"] = "en"
+    response = client.get("/api/v1/route/?lon=abc&lat=29", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "Must be a number" in response.json()["lon"][0]
