@@ -9,7 +9,7 @@ CELLS ?= 3000
 
 demo: setup demo-data
 	@$(PY) manage.py gridops_banner --host $(HOST) --port $(PORT)
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers 1
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers 1 --lifespan off
 
 test: setup
 	$(PY) -m pytest
@@ -33,4 +33,4 @@ bench: setup
 	$(PY) bench/routing.py
 
 serve:
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off

@@ -81,7 +81,7 @@ if [ "$(psql_admin -c "select 1 from pg_database where datname = '$DB_NAME'")" !
   say "creating database $DB_NAME"
   psql_admin -c "create database \"$DB_NAME\" owner \"$DB_USER\" encoding 'UTF8' template template0"
 fi
-psql_admin -d "$DB_NAME" -c "create extension if not exists postgis"
+psql_admin -d "$DB_NAME" -c "set client_min_messages = warning; create extension if not exists postgis"
 
 # --- Redis ------------------------------------------------------------------------------------
 if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
