@@ -167,6 +167,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 NODE_MODULES = BASE_DIR / "node_modules"
 SERVE_STATIC = env_bool("GRIDOPS_SERVE_STATIC", True)
+# Threads that run Django's (synchronous) request handling inside the ASGI server; see config/asgi.py.
+HTTP_THREADS = env_int("GRIDOPS_HTTP_THREADS", 16)
 STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/geoman", NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"),

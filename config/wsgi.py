@@ -1,0 +1,8 @@
+"""WSGI entry point (used inside config/asgi.py and by any plain WSGI server)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_wsgi_application()
