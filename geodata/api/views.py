@@ -147,7 +147,7 @@ class RouteView(APIView):
         parameters=[
             OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True, description=gettext_lazy("经度")),
             OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True, description=gettext_lazy("纬度")),
-            OpenApiParameter("matter", OpenApiTypes.STR, description=gettext_lazy("执法事项编码，如 ZH-001")),
+            OpenApiParameter("matter", OpenApiTypes.STR, description=gettext_lazy("执法事项编码，如 ZH-CF-001")),
             OpenApiParameter(
                 "crs",
                 OpenApiTypes.STR,
