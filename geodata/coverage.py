@@ -111,7 +111,8 @@ class CoverageReport:
         table = text_table((_("问题"), _("网格"), _("领域"), _("片区"), _("说明")), rows)
         more = len(self.problems) - len(shown)
         tail = "\n" + _("……另有 %(n)d 条未列出。") % {"n": more} if more > 0 else ""
-        return f"{head}\n{_('发现问题')}：{summary}\n\n{table}{tail}"
+        found = _("发现问题")
+        return f"{head}\n{found}：{summary}\n\n{table}{tail}"
 
     def as_geojson(self) -> dict[str, Any]:
         """A FeatureCollection of the problem cells (and of zones for zone-level problems)."""

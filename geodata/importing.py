@@ -832,10 +832,8 @@ class _CellPlan(_Plan):
             if not (self.check_inside(feature.index, code, geom, county, _("县域")) and in_village):
                 continue
             seq = code[12:]
-            name = feature.text("name") or _("%(village)s第%(seq)d网格") % {
-                "village": village.name,
-                "seq": int(seq),
-            }
+            # Stored names are data: Chinese whatever language the operator reads.
+            name = feature.text("name") or f"{village.name}第{int(seq)}网格"
             row = _CellRow(feature.index, code, name, village, geom, dates["valid_from"], dates["valid_to"])
             row.existing = existing.get(code)
             if row.existing is not None and not self.update:
@@ -917,7 +915,7 @@ class _ZonePlan(_Plan):
                     % {"team": team_key},
                 )
                 continue
-            name = feature.text("name") or _("%(team)s片区") % {"team": team.name}
+            name = feature.text("name") or f"{team.name}片区"
             raw_domain = feature.text("domain")
             if raw_domain:
                 domain = _parse_choice(raw_domain, Domain)
@@ -1067,7 +1065,7 @@ class _ZonePlan(_Plan):
                 [
                     CoverageVersion(
                         name=str(self.version).strip(),
-                        note=_("由导入创建：%(path)s") % {"path": self.result.path},
+                        note=f"由导入创建：{self.result.path}",
                     )
                 ]
             )

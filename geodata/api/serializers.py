@@ -267,7 +267,7 @@ class RouteReasonSerializer(serializers.Serializer):
 
 
 class RouteResultSerializer(serializers.Serializer):
-    routed = serializers.BooleanField(help_text=_("是否已确定责任队伍；false 时进入人工分拨队列"))
+    routed = serializers.BooleanField(help_text=_("是否已确定责任队伍；false 时进入人工分拣队列"))
     input = RouteInputSerializer()
     point = LonLatSerializer(help_text=_("换算后的 WGS-84 坐标"))
     cell = serializers.DictField(allow_null=True, help_text=_("所在网格"))
@@ -278,7 +278,7 @@ class RouteResultSerializer(serializers.Serializer):
     team = serializers.DictField(allow_null=True, help_text=_("责任队伍"))
     matter = serializers.DictField(allow_null=True, help_text=_("执法事项"))
     reasons = RouteReasonSerializer(many=True, help_text=_("逐步说明为何由该队伍负责"))
-    triage_queue = serializers.CharField(allow_null=True, help_text=_("未能确定时的人工分拨队列"))
+    triage_queue = serializers.CharField(allow_null=True, help_text=_("未能确定时的人工分拣队列"))
 
 
 class FieldErrorsSerializer(serializers.Serializer):

@@ -142,12 +142,14 @@ class RouteView(APIView):
         summary=gettext_lazy("定位责任队伍"),
         description=gettext_lazy(
             "由坐标（及可选的执法事项）确定网格、村、乡镇、生效的覆盖版本中的执法片区和责任队伍，并给出理由。"
-            "服务区域内但不在任何网格中的点返回 routed=false 和人工分拨队列；坐标错误返回 400，指明字段。"
+            "服务区域内但不在任何网格中的点返回 routed=false 和人工分拣队列；坐标错误返回 400，指明字段。"
         ),
         parameters=[
             OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True, description=gettext_lazy("经度")),
             OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True, description=gettext_lazy("纬度")),
-            OpenApiParameter("matter", OpenApiTypes.STR, description=gettext_lazy("执法事项编码，如 ZH-CF-001")),
+            OpenApiParameter(
+                "matter", OpenApiTypes.STR, description=gettext_lazy("执法事项编码，如 ZH-CF-001")
+            ),
             OpenApiParameter(
                 "crs",
                 OpenApiTypes.STR,
