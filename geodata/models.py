@@ -26,6 +26,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Domain(models.TextChoices):
@@ -79,7 +80,7 @@ class Region(models.Model):
     geom = models.MultiPolygonField(_("范围"), srid=settings.SRID)
 
     class Meta:
-        verbose_name = _("行政区域")
+        verbose_name = pgettext_lazy("singular", "行政区域")
         verbose_name_plural = _("行政区域")
         ordering = ["code"]
         indexes = [GistIndex(fields=["geom"], name="geodata_region_geom_gist")]
@@ -125,7 +126,7 @@ class GridCell(models.Model):
     valid_to = models.DateField(_("失效日期"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("网格")
+        verbose_name = pgettext_lazy("singular", "网格")
         verbose_name_plural = _("网格")
         ordering = ["code"]
         indexes = [GistIndex(fields=["geom"], name="geodata_gridcell_geom_gist")]
@@ -159,7 +160,7 @@ class Team(models.Model):
     phone = models.CharField(_("值班电话"), max_length=30, blank=True)
 
     class Meta:
-        verbose_name = _("执法队伍")
+        verbose_name = pgettext_lazy("singular", "执法队伍")
         verbose_name_plural = _("执法队伍")
         ordering = ["kind", "code"]
         constraints = [
@@ -193,7 +194,7 @@ class Officer(models.Model):
     phone = models.CharField(_("电话"), max_length=30, blank=True)
 
     class Meta:
-        verbose_name = _("执法人员")
+        verbose_name = pgettext_lazy("singular", "执法人员")
         verbose_name_plural = _("执法人员")
         ordering = ["team", "name"]
         constraints = [
@@ -225,7 +226,7 @@ class CoverageVersion(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("覆盖版本")
+        verbose_name = pgettext_lazy("singular", "覆盖版本")
         verbose_name_plural = _("覆盖版本")
         ordering = ["-effective_from", "-id"]
         constraints = [
@@ -252,7 +253,7 @@ class EnforcementZone(models.Model):
     geom = models.MultiPolygonField(_("范围（网格合并）"), srid=settings.SRID, null=True, blank=True)
 
     class Meta:
-        verbose_name = _("执法片区")
+        verbose_name = pgettext_lazy("singular", "执法片区")
         verbose_name_plural = _("执法片区")
         ordering = ["version", "domain", "name"]
         indexes = [GistIndex(fields=["geom"], name="geodata_zone_geom_gist")]
@@ -271,7 +272,7 @@ class ZoneCell(models.Model):
     cell = models.ForeignKey(GridCell, on_delete=models.CASCADE, related_name="zone_cells")
 
     class Meta:
-        verbose_name = _("片区网格")
+        verbose_name = pgettext_lazy("singular", "片区网格")
         verbose_name_plural = _("片区网格")
         constraints = [models.UniqueConstraint(fields=["zone", "cell"], name="geodata_zonecell_unique")]
 
@@ -299,7 +300,7 @@ class Matter(models.Model):
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
-        verbose_name = _("执法事项")
+        verbose_name = pgettext_lazy("singular", "执法事项")
         verbose_name_plural = _("执法事项")
         ordering = ["code"]
         constraints = [
@@ -328,5 +329,5 @@ class GeodataRevision(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("地理数据版本号")
+        verbose_name = pgettext_lazy("singular", "地理数据版本号")
         verbose_name_plural = _("地理数据版本号")
