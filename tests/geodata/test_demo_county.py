@@ -181,3 +181,35 @@ def test_routing_on_the_demo_county(demo):
 def test_reload_is_skipped_when_already_loaded(demo):
     again = geodata_demo_load(cells=CELLS)
     assert again.skipped
+
+
+@pytest.mark.django_db
+def test_in_memory_routing_agrees_with_postgis(demo):
+    """The engine and PostGIS give the same cell for random points and for cell vertices (points
+    shared by two to four cells), with the same tie-break: the lowest code among covering cells."""
+    import numpy as np
+
+    from geodata.routing import route_many
+
+    rng = np.random.default_rng(3)
+    minx, miny, maxx, maxy = county_outline().bounds
+    lons = list(rng.uniform(minx, maxx, 1500))
+    lats = list(rng.uniform(miny, maxy, 1500))
+    for cell in GridCell.objects.order_by("code")[:60]:
+        for lon, lat in cell.geom[0].exterior_ring.coords[:-1]:
+            lons.append(lon)
+            lats.append(lat)
+    cell_ids, _teams = route_many(lons, lats)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.i, (SELECT g.id FROM geodata_gridcell g
+                         WHERE ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))
+                         ORDER BY g.code LIMIT 1)
+            FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(lon, lat, i) ORDER BY p.i
+            """,
+            [lons, lats],
+        )
+        expected = [row[1] or 0 for row in cursor.fetchall()]
+    assert list(cell_ids) == expected
+    assert sum(1 for e in expected if e) > 500
