@@ -5,24 +5,18 @@ the same way everywhere, with a message naming the field.
 """
 
 import math
-from dataclasses import dataclass
 
 import prcoords
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from geodata.errors import FieldError
+
 CRS_CHOICES = ("wgs84", "gcj02", "bd09", "cgcs2000")
 
 
-@dataclass(frozen=True)
-class CoordinateError(ValueError):
+class CoordinateError(FieldError):
     """A caller's coordinate problem; `field` names the parameter at fault."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 def parse_coordinate(raw, field: str, low: float, high: float) -> float:

@@ -30,6 +30,7 @@ import shapely
 from django.conf import settings
 from django.utils import timezone, translation
 
+from geodata.errors import FieldError
 from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Matter, Region, Team, ZoneCell
 from geodata.revision import geodata_revision_get
 
@@ -51,15 +52,8 @@ TRIAGE_NO_COVERAGE = "triage:no_coverage"
 TRIAGE_NO_TEAM = "triage:no_team"
 
 
-@dataclass(frozen=True)
-class RoutingError(ValueError):
+class RoutingError(FieldError):
     """A caller's mistake in what to route (e.g. an unknown matter code)."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 from geodata import selectors
 from geodata.api import filters, serializers
 from geodata.api.pagination import FeaturePagination
-from geodata.coords import CRS_CHOICES, CoordinateError, point_from_request
+from geodata.coords import CRS_CHOICES, point_from_request
+from geodata.errors import FieldError
 from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Region, Team
-from geodata.routing import RoutingError, route
+from geodata.routing import route
 
 
 class _ReadOnlyViewSet(ReadOnlyModelViewSet):
@@ -181,11 +182,8 @@ class RouteView(APIView):
             raise ValidationError(missing)
         try:
             lon, lat, crs = point_from_request(params["lon"], params["lat"], params.get("crs"))
-        except CoordinateError as exc:
-            raise ValidationError({exc.field: [exc.message]}) from None
-        try:
             result = route(lon, lat, matter=params.get("matter") or None, at=_parse_at(params.get("at")))
-        except RoutingError as exc:
+        except FieldError as exc:  # CoordinateError, RoutingError
             raise ValidationError({exc.field: [exc.message]}) from None
         body = result.as_dict()
         body["input"] = {"lon": params["lon"], "lat": params["lat"], "crs": crs}

@@ -159,10 +159,6 @@ def _village_level(name: str) -> str:
     return "community" if name.endswith(("社区", "居委会", "社区居委会")) else "village"
 
 
-def _km_to_deg_lon(km: float, lat: float) -> float:
-    return km / (KM_PER_DEG_LAT * np.cos(np.radians(lat)))
-
-
 class _Labeller:
     """Labels points with (township index, village index) by the seed rules above."""
 

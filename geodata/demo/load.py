@@ -136,7 +136,7 @@ def geodata_demo_load(*, cells: int = 3000, seed: int = 330225, force: bool = Fa
 
     regions = _load_regions(demo)
     cell_ids = _load_cells(demo, regions)
-    teams, zones, zone_cell_count = _load_coverage(demo, regions, cell_ids)
+    teams, zones, zone_cell_count = _load_coverage(demo, cell_ids)
     matters = _load_matters()
     officers = _load_officers(teams, rng)
     _load_users(teams, cell_ids)
@@ -187,7 +187,7 @@ def _load_cells(demo: DemoCounty, regions: dict[str, Region]) -> dict[str, int]:
     return dict(GridCell.objects.values_list("code", "id"))
 
 
-def _load_coverage(demo: DemoCounty, regions: dict[str, Region], cell_ids: dict[str, int]):
+def _load_coverage(demo: DemoCounty, cell_ids: dict[str, int]):
     now = timezone.now()
     version = CoverageVersion.objects.create(
         name="2026 年执法片区划分",
@@ -234,7 +234,6 @@ def _load_coverage(demo: DemoCounty, regions: dict[str, Region], cell_ids: dict[
             townships = all_codes
         plan.append((teams[code], f"{name}辖区", townships))
 
-    zone_cells_total = 0
     rows = []
     for team, zone_name, townships in plan:
         geom = shapely.coverage_union_all([township_geom[t] for t in townships])
@@ -244,8 +243,7 @@ def _load_coverage(demo: DemoCounty, regions: dict[str, Region], cell_ids: dict[
         for t in townships:
             rows.extend((zone.id, cid) for cid in cells_by_township[t])
     _copy_rows(ZoneCell._meta.db_table, ["zone_id", "cell_id"], rows)
-    zone_cells_total = len(rows)
-    return teams, len(plan), zone_cells_total
+    return teams, len(plan), len(rows)
 
 
 def _multi(geom):
