@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework_gis",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -136,6 +137,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 500,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "gridops.auth.DeviceKeyAuthentication",
     ],
     # Reading the map of responsibility is open (the demo and the wall map need it); writes need
     # a signed-in user. Roles and scopes arrive with the reliability and security issue.
@@ -152,6 +155,42 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Intake (reports, camera alerts, GPS pings) ------------------------------------------------
+MEDIA_ROOT = Path(env("GRIDOPS_MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+# Photos: anything larger is refused with 413/400 naming the field; accepted photos are re-encoded.
+PHOTO_MAX_BYTES = env_int("GRIDOPS_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+PHOTO_MAX_PIXELS = env_int("GRIDOPS_PHOTO_MAX_PIXELS", 40_000_000)
+PHOTO_MAX_PER_REPORT = env_int("GRIDOPS_PHOTO_MAX_PER_REPORT", 6)
+PHOTO_MAX_EDGE = env_int("GRIDOPS_PHOTO_MAX_EDGE", 2560)  # served image, longest edge in pixels
+PHOTO_THUMB_EDGE = env_int("GRIDOPS_PHOTO_THUMB_EDGE", 320)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GRIDOPS_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+# Repeats of one alert type from one camera within this window merge into the open report.
+CAMERA_MERGE_SECONDS = env_int("GRIDOPS_CAMERA_MERGE_SECONDS", 30 * 60)
+# GPS fixes: a fix more than this far in the future (device clock skew) or older than the maximum
+# age (a terminal replaying a week-old buffer) is refused with a reason.
+PING_MAX_FUTURE_SECONDS = env_int("GRIDOPS_PING_MAX_FUTURE_SECONDS", 120)
+PING_MAX_AGE_SECONDS = env_int("GRIDOPS_PING_MAX_AGE_SECONDS", 7 * 24 * 3600)
+PING_MAX_BATCH = env_int("GRIDOPS_PING_MAX_BATCH", 1000)
+# A unit outside its team's zones for longer than this raises an out-of-zone alert; fixes within
+# the border tolerance of a zone count as inside, so GPS drift at the border raises nothing.
+GEOFENCE_DWELL_SECONDS = env_int("GRIDOPS_GEOFENCE_DWELL_SECONDS", 300)
+GEOFENCE_TOLERANCE_METRES = env_float("GRIDOPS_GEOFENCE_TOLERANCE_METRES", 50.0)
+
+# --- Realtime (outbox → streams → /ws/live/) ----------------------------------------------------
+# Consoles receive one frame per LIVE_FRAME_SECONDS at most (events coalesced), at most one
+# position per unit per LIVE_POSITION_SECONDS, and a heartbeat with their stream's head every
+# LIVE_HEARTBEAT_SECONDS. Stream events older than LIVE_RETENTION_HOURS are pruned; a console
+# resuming from before the window is told to reload.
+LIVE_FRAME_SECONDS = env_float("GRIDOPS_LIVE_FRAME_SECONDS", 0.1)
+LIVE_POSITION_SECONDS = env_float("GRIDOPS_LIVE_POSITION_SECONDS", 1.0)
+LIVE_HEARTBEAT_SECONDS = env_float("GRIDOPS_LIVE_HEARTBEAT_SECONDS", 5.0)
+LIVE_RETENTION_HOURS = env_int("GRIDOPS_LIVE_RETENTION_HOURS", 48)
+LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
+# The in-process relay polls for unsequenced events this often even without a kick (events
+# written by other processes, or left over when the channel layer was down).
+OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

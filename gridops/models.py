@@ -1,1 +1,436 @@
-"""Operations (reports, cases, units, pings, alerts) arrive with the live intake issue."""
+"""Operations: what happens in the county, as it arrives and as it is pushed to the screens.
+
+    Device ──(key, hashed)──► Camera / Unit          who may send us data
+    Report ◄── report_submit / camera_alert_submit   a matter at a place, routed to a team
+      └─ ReportPhoto                                 re-encoded, thumbnail, no EXIF
+    Unit ──► Ping (one row per fix)                  patrol vehicles, officers, drones
+      └─ live position on the Unit (moves forward only)
+    Alert                                            e.g. a unit left its team's zone for too long
+    OutboxEvent ─► StreamEvent (stream, seq)         the realtime record, see gridops/realtime/
+
+Every write happens in a service (gridops/services/); the outbox row is written in the same
+transaction as the change, so PostgreSQL is the record and the channel layer only a notice path.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Region, Team
+
+
+class Crs(models.TextChoices):
+    WGS84 = "wgs84", "WGS-84"
+    GCJ02 = "gcj02", _("GCJ-02（国测局）")
+    BD09 = "bd09", _("BD-09（百度）")
+
+
+class Device(models.Model):
+    """Anything that sends data on its own: a camera, a GPS tracker, a phone app, a drone.
+
+    Its key is shown once when issued (`gdk_<prefix>_<secret>`); only the prefix (to find the row)
+    and a SHA-256 of the whole key are stored. Keys are long random strings, so a fast hash is as
+    good as a slow one here and costs microseconds per request. Revoking sets `revoked_at`.
+    """
+
+    class Kind(models.TextChoices):
+        CAMERA = "camera", _("摄像头")
+        TRACKER = "tracker", _("车载定位终端")
+        PHONE = "phone", _("执法终端/手机")
+        DRONE = "drone", _("无人机")
+
+    code = models.SlugField(_("设备编号"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    crs = models.CharField(_("坐标系"), max_length=8, choices=Crs.choices, default=Crs.WGS84)
+    key_prefix = models.CharField(_("密钥前缀"), max_length=12, unique=True, null=True, blank=True)
+    key_hash = models.CharField(_("密钥摘要"), max_length=64, blank=True)
+    key_issued_at = models.DateTimeField(_("密钥签发时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("最后通信"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("设备")
+        verbose_name_plural = _("设备")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and bool(self.key_hash)
+
+
+class Camera(models.Model):
+    """A registered camera: where it stands, where it looks, what it sees."""
+
+    device = models.OneToOneField(
+        Device, verbose_name=_("设备"), on_delete=models.CASCADE, related_name="camera"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    location = models.PointField(_("位置"), srid=settings.SRID)
+    heading = models.FloatField(_("朝向（度）"), null=True, blank=True)
+    field_of_view = models.PolygonField(_("视场"), srid=settings.SRID, null=True, blank=True)
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("乡镇（街道）"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("摄像头")
+        verbose_name_plural = _("摄像头")
+        ordering = ["name"]
+        indexes = [GistIndex(fields=["location"], name="gridops_camera_location_gist")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(heading__isnull=True) | Q(heading__gte=0, heading__lt=360),
+                name="gridops_camera_heading_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """A patrol unit (vehicle, officer on foot, drone) of a team, tracked by one device.
+
+    The live position (`fix_*`) only moves forward in fix time; late pings are stored as track
+    but never move the marker back. `outside_since` is when the unit was first seen outside its
+    team's zones in the current excursion (None while inside); see services/pings.py.
+    """
+
+    class Kind(models.TextChoices):
+        VEHICLE = "vehicle", _("巡查车辆")
+        OFFICER = "officer", _("执法人员")
+        DRONE = "drone", _("无人机")
+
+    code = models.SlugField(_("编号"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    team = models.ForeignKey(Team, verbose_name=_("所属队伍"), on_delete=models.PROTECT, related_name="units")
+    device = models.OneToOneField(
+        Device,
+        verbose_name=_("定位设备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="unit",
+    )
+    plate = models.CharField(_("车牌号"), max_length=20, blank=True)
+    active = models.BooleanField(_("在用"), default=True)
+
+    fix_at = models.DateTimeField(_("最新定位时间"), null=True, blank=True)
+    fix_point = models.PointField(_("最新位置"), srid=settings.SRID, null=True, blank=True)
+    fix_speed = models.FloatField(_("速度（km/h）"), null=True, blank=True)
+    fix_heading = models.FloatField(_("方向（度）"), null=True, blank=True)
+    outside_since = models.DateTimeField(_("离开辖区起始"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("巡查单元")
+        verbose_name_plural = _("巡查单元")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ping(models.Model):
+    """One GPS fix of a unit. (device, fixed_at) is unique: a resent fix is a duplicate."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="pings")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    fixed_at = models.DateTimeField(_("定位时间"))
+    received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
+    point = models.PointField(_("位置"), srid=settings.SRID)
+    speed = models.FloatField(_("速度（km/h）"), null=True, blank=True)
+    heading = models.FloatField(_("方向（度）"), null=True, blank=True)
+    accuracy = models.FloatField(_("精度（米）"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("定位点")
+        verbose_name_plural = _("定位点")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "fixed_at"], name="gridops_ping_device_fix_unique"),
+        ]
+        indexes = [models.Index(fields=["unit", "fixed_at"], name="gridops_ping_unit_time")]
+
+
+class Report(models.Model):
+    """A matter at a place: from a grid worker, the 12345 hotline, a citizen, a camera or a patrol.
+
+    Routing is done once, at intake, by geodata.routing; its answer (cell, township, zone, coverage
+    version, team and the reasons) is stored here so the report keeps the version it was routed
+    with. An unroutable report is `triage` with its queue, never silently assigned.
+    """
+
+    class Source(models.TextChoices):
+        GRID_WORKER = "grid_worker", _("网格员上报")
+        HOTLINE = "hotline", _("12345 热线")
+        CITIZEN = "citizen", _("群众举报")
+        CAMERA = "camera", _("视频监控")
+        PATROL = "patrol", _("巡查发现")
+        OPEN311 = "open311", _("Open311 接口")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("待受理")
+        TRIAGE = "triage", _("待分拣")
+        ACKNOWLEDGED = "acknowledged", _("已受理")
+        CLOSED = "closed", _("已办结")
+        REJECTED = "rejected", _("不予受理")
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("一般")
+        URGENT = 1, _("紧急")
+
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    priority = models.SmallIntegerField(_("紧急程度"), choices=Priority.choices, default=Priority.NORMAL)
+    point = models.PointField(_("位置"), srid=settings.SRID)
+    input_crs = models.CharField(_("原始坐标系"), max_length=8, choices=Crs.choices, default=Crs.WGS84)
+    accuracy = models.FloatField(_("定位精度（米）"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    matter = models.ForeignKey(
+        Matter,
+        verbose_name=_("执法事项"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    description = models.TextField(_("描述"), blank=True)
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上报人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    reporter_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    reporter_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("设备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("摄像头"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    alert_type = models.CharField(_("告警类型"), max_length=32, blank=True)
+    repeat_count = models.PositiveIntegerField(_("重复次数"), default=1)
+    last_seen_at = models.DateTimeField(_("最近一次发生"), null=True, blank=True)
+
+    # Idempotency: a phone retrying after a lost response sends the same key and gets this report.
+    idempotency_key = models.CharField(_("幂等键"), max_length=100, unique=True, null=True, blank=True)
+    payload_hash = models.CharField(_("请求摘要"), max_length=64, blank=True)
+
+    reported_at = models.DateTimeField(_("设备时间"), null=True, blank=True)
+    received_at = models.DateTimeField(_("接收时间"), default=timezone.now, db_index=True)
+
+    routed = models.BooleanField(_("已定位到队伍"), default=False)
+    triage_queue = models.CharField(_("分拣队列"), max_length=32, blank=True)
+    cell = models.ForeignKey(
+        GridCell, verbose_name=_("网格"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("乡镇（街道）"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    zone = models.ForeignKey(
+        EnforcementZone,
+        verbose_name=_("执法片区"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    coverage_version = models.ForeignKey(
+        CoverageVersion,
+        verbose_name=_("覆盖版本"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("责任队伍"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    routing = models.JSONField(_("定位理由"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("上报事件")
+        verbose_name_plural = _("上报事件")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            GistIndex(fields=["point"], name="gridops_report_point_gist"),
+            models.Index(fields=["team", "status"], name="gridops_report_team_status"),
+            models.Index(fields=["township", "received_at"], name="gridops_report_township_time"),
+            # Camera-alert merging looks for the open report of one camera and alert type.
+            models.Index(
+                fields=["camera", "alert_type", "received_at"],
+                name="gridops_report_camera_open",
+                condition=Q(camera__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(routed=True, team__isnull=False, triage_queue="")
+                | Q(routed=False, team__isnull=True) & ~Q(triage_queue=""),
+                name="gridops_report_routed_has_team_else_triage",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.matter.name if self.matter_id else ''}".strip()
+
+    @property
+    def number(self) -> str:
+        """The number dispatchers quote: receiving day (Asia/Shanghai) and the id."""
+        day = timezone.localtime(self.received_at).strftime("%Y%m%d")
+        return f"SJ{day}{self.pk:06d}"
+
+
+class ReportPhoto(models.Model):
+    """A photo of a report, re-encoded as JPEG (no EXIF, so no location leaks), with a thumbnail."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("照片"), upload_to="reports/%Y/%m/")
+    thumbnail = models.ImageField(_("缩略图"), upload_to="reports/%Y/%m/thumbs/")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    original_type = models.CharField(_("原始格式"), max_length=20, blank=True)
+    original_bytes = models.PositiveIntegerField(_("原始大小"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("现场照片")
+        verbose_name_plural = _("现场照片")
+        ordering = ["id"]
+
+
+class Alert(models.Model):
+    """Something a dispatcher must look at that is not a report, e.g. a unit out of its zone."""
+
+    class Kind(models.TextChoices):
+        OUT_OF_ZONE = "out_of_zone", _("驶离辖区")
+        DEVICE_SILENT = "device_silent", _("设备离线")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("未处理")
+        ACKNOWLEDGED = "acknowledged", _("已确认")
+        CLEARED = "cleared", _("已解除")
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("巡查单元"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("队伍"), on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("乡镇（街道）"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    point = models.PointField(_("位置"), srid=settings.SRID, null=True, blank=True)
+    message = models.CharField(_("说明"), max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(_("发生时间"), default=timezone.now)
+    cleared_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("告警")
+        verbose_name_plural = _("告警")
+        ordering = ["-raised_at"]
+        constraints = [
+            # At most one open out-of-zone alert per unit: a unit that stays outside is one alert.
+            models.UniqueConstraint(
+                fields=["unit", "kind"],
+                condition=Q(status="open"),
+                name="gridops_alert_one_open_per_unit_kind",
+            ),
+        ]
+
+
+class OutboxEvent(models.Model):
+    """A realtime event, written in the same transaction as the change it describes.
+
+    `streams` names who it concerns ("county", "township:330225001", "team:zh-chengqu"). The relay
+    (gridops/realtime/outbox.py) numbers it into each stream (StreamEvent) in commit order and then
+    sends a notice through the channel layer; `sequenced_at` is set when it has been numbered.
+    """
+
+    type = models.CharField(max_length=40)
+    data = models.JSONField()
+    streams = ArrayField(models.CharField(max_length=60))
+    created_at = models.DateTimeField(default=timezone.now)
+    sequenced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("实时事件")
+        verbose_name_plural = _("实时事件")
+        indexes = [
+            models.Index(
+                fields=["id"], name="gridops_outbox_pending", condition=Q(sequenced_at__isnull=True)
+            ),
+        ]
+
+
+class StreamEvent(models.Model):
+    """An event's place in one stream: consoles resume with `seq > since` on their stream."""
+
+    stream = models.CharField(max_length=60)
+    seq = models.BigIntegerField()
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="gridops_stream_seq_unique")]
+
+
+class StreamHead(models.Model):
+    """The last sequence number given out in each stream."""
+
+    stream = models.CharField(max_length=60, primary_key=True)
+    seq = models.BigIntegerField(default=0)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from geodata.api import views
@@ -15,4 +15,6 @@ app_name = "api"
 urlpatterns = [
     path("route/", views.RouteView.as_view(), name="route"),
     *router.urls,
+    # Operations (reports, camera alerts, pings, units) share the /api/v1/ prefix and namespace.
+    path("", include("gridops.api.urls")),
 ]

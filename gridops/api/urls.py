@@ -1,0 +1,8 @@
+"""Operations API under /api/v1/ (same namespace "api" as geodata's). One module per area."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("gridops.api.reports_urls")),
+    path("", include("gridops.api.pings_urls")),
+]

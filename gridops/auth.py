@@ -1,0 +1,106 @@
+"""Device keys: cameras, GPS trackers and drones authenticate with `Authorization: Device <key>`.
+
+A key looks like `gdk_<prefix>_<secret>`. The prefix finds the device row; the SHA-256 of the
+whole key is compared in constant time. Keys are 190+ bits of randomness, so a fast hash is as
+strong as a slow one and keeps authentication in microseconds. A revoked device, an unknown
+prefix or a wrong secret all answer the same 401 (no oracle), and the refusal is logged.
+
+People use sessions (with CSRF) or DRF tokens; a device is never a user: `request.user` stays
+anonymous and `request.auth` is the Device, so device keys cannot open user-only endpoints.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions, permissions
+
+from gridops.models import Device
+
+logger = logging.getLogger("gridops.auth")
+
+KEY_SCHEME = "Device"
+KEY_PREFIX = "gdk"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def device_key_issue(*, device: Device) -> str:
+    """Issue a new key for the device (replacing any previous one) and return it; shown once."""
+    prefix = secrets.token_hex(5)
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
+    device.key_prefix = prefix
+    device.key_hash = _digest(key)
+    device.key_issued_at = timezone.now()
+    device.revoked_at = None
+    device.save(update_fields=["key_prefix", "key_hash", "key_issued_at", "revoked_at"])
+    logger.info("device key issued for %s (prefix %s)", device.code, prefix)
+    return key
+
+
+def device_key_revoke(*, device: Device) -> None:
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["revoked_at"])
+    logger.info("device key revoked for %s", device.code)
+
+
+def device_for_key(key: str) -> Device | None:
+    """The active device holding this key, or None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    device = Device.objects.filter(key_prefix=parts[1]).first()
+    if device is None or device.revoked_at is not None or not device.key_hash:
+        return None
+    if not hmac.compare_digest(device.key_hash, _digest(key)):
+        return None
+    return device
+
+
+class DeviceKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != KEY_SCHEME.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("设备密钥格式应为：Authorization: Device <密钥>。"))
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("设备密钥无效。")) from None
+        device = device_for_key(key)
+        if device is None:
+            logger.warning(
+                "device key refused (prefix %r) from %s", key[:14], request.META.get("REMOTE_ADDR")
+            )
+            raise exceptions.AuthenticationFailed(_("设备密钥无效或已吊销。"))
+        return AnonymousUser(), device
+
+    def authenticate_header(self, request):
+        return KEY_SCHEME
+
+
+class IsDevice(permissions.BasePermission):
+    """Only a device authenticated by its key (optionally of given kinds)."""
+
+    kinds: tuple[str, ...] = ()
+
+    def has_permission(self, request, view) -> bool:
+        device = request.auth
+        return isinstance(device, Device) and (not self.kinds or device.kind in self.kinds)
+
+
+class IsCamera(IsDevice):
+    kinds = (Device.Kind.CAMERA,)
+
+
+class IsTracker(IsDevice):
+    kinds = (Device.Kind.TRACKER, Device.Kind.PHONE, Device.Kind.DRONE)

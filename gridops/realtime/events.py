@@ -1,0 +1,137 @@
+"""Every realtime event type, who it concerns and what it carries. The JS has one switch over these.
+
+A websocket frame is a JSON array of messages; each message is
+    {"seq": int | null, "type": "<type>", "stream": "<stream>", "data": {...}}
+`seq` numbers a message within the console's stream (gap-free: a gap means "resume"); ephemeral
+messages (unit positions, heartbeats) carry `seq: null` and are not replayed on resume — a console
+that reconnects reloads positions from /api/v1/units/.
+
+Streams: "county" (everything), "township:<code>", "team:<code>". A console listens to one stream.
+"""
+
+from django.utils import timezone
+
+# Sequenced: stored in the outbox, replayed on resume.
+REPORT_CREATED = "report.created"
+REPORT_UPDATED = "report.updated"
+ALERT_RAISED = "alert.raised"
+ALERT_UPDATED = "alert.updated"
+CASE_UPDATED = "case.updated"
+COVERAGE_PUBLISHED = "coverage.published"
+SEQUENCED_TYPES = (
+    REPORT_CREATED,
+    REPORT_UPDATED,
+    ALERT_RAISED,
+    ALERT_UPDATED,
+    CASE_UPDATED,
+    COVERAGE_PUBLISHED,
+)
+
+# Ephemeral: notices only (the database row is the record).
+UNIT_MOVED = "unit.moved"
+HEARTBEAT = "heartbeat"
+RELOAD = "reload"
+RESUMED = "resumed"
+EPHEMERAL_TYPES = (UNIT_MOVED, HEARTBEAT, RELOAD, RESUMED)
+
+COUNTY_STREAM = "county"
+
+
+def township_stream(code: str) -> str:
+    return f"township:{code}"
+
+
+def team_stream(code: str) -> str:
+    return f"team:{code}"
+
+
+def stream_group(stream: str) -> str:
+    """Channels group names allow ASCII letters, digits, hyphens, underscores and periods."""
+    return "live." + stream.replace(":", ".")
+
+
+def _iso(value) -> str | None:
+    return timezone.localtime(value).isoformat() if value else None
+
+
+def _ref(obj, *fields: str) -> dict | None:
+    if obj is None:
+        return None
+    return {f: getattr(obj, f) for f in fields}
+
+
+def report_streams(report) -> list[str]:
+    streams = [COUNTY_STREAM]
+    if report.township_id:
+        streams.append(township_stream(report.township.code))
+    if report.team_id:
+        streams.append(team_stream(report.team.code))
+    return streams
+
+
+def report_payload(report) -> dict:
+    """What a console needs to draw and list a report (the detail comes from the REST API)."""
+    return {
+        "id": report.pk,
+        "number": report.number,
+        "source": report.source,
+        "status": report.status,
+        "priority": report.priority,
+        "point": [report.point.x, report.point.y],
+        "matter": _ref(report.matter, "code", "name", "domain"),
+        "description": report.description[:140],
+        "team": _ref(report.team, "code", "name"),
+        "township": _ref(report.township, "code", "name"),
+        "cell": _ref(report.cell, "code", "name"),
+        "routed": report.routed,
+        "triage_queue": report.triage_queue or None,
+        "alert_type": report.alert_type or None,
+        "repeat_count": report.repeat_count,
+        "photos": report.photos.count() if report.pk else 0,
+        "received_at": _iso(report.received_at),
+        "last_seen_at": _iso(report.last_seen_at),
+    }
+
+
+def alert_streams(alert) -> list[str]:
+    streams = [COUNTY_STREAM]
+    if alert.township_id:
+        streams.append(township_stream(alert.township.code))
+    if alert.team_id:
+        streams.append(team_stream(alert.team.code))
+    return streams
+
+
+def alert_payload(alert) -> dict:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "status": alert.status,
+        "message": alert.message,
+        "unit": _ref(alert.unit, "id", "code", "name") if alert.unit_id else None,
+        "team": _ref(alert.team, "code", "name"),
+        "township": _ref(alert.township, "code", "name"),
+        "point": [alert.point.x, alert.point.y] if alert.point else None,
+        "raised_at": _iso(alert.raised_at),
+        "cleared_at": _iso(alert.cleared_at),
+        "data": alert.data,
+    }
+
+
+def unit_streams(unit) -> list[str]:
+    return [COUNTY_STREAM, team_stream(unit.team.code)]
+
+
+def unit_position_payload(unit) -> dict:
+    return {
+        "id": unit.pk,
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "team": unit.team.code,
+        "point": [unit.fix_point.x, unit.fix_point.y] if unit.fix_point else None,
+        "heading": unit.fix_heading,
+        "speed": unit.fix_speed,
+        "fix_at": _iso(unit.fix_at),
+        "outside_since": _iso(unit.outside_since),
+    }

@@ -1,0 +1,252 @@
+"""The outbox: events are written with the change, numbered per stream after commit, then noticed.
+
+    service ──(same transaction)──► OutboxEvent            the record
+    commit ──on_commit──► relay_kick()
+    relay thread ──(advisory lock, one transaction)──► StreamEvent(stream, seq), StreamHead
+                 ──► channel layer: one notice per stream per cycle (best effort)
+
+Why the sequence number is given by the relay and not by the writer: ids come from a sequence
+before commit, so a transaction holding id 10 can commit after one holding id 11; a console that
+saw 11 and resumed "after 11" would never see 10. The relay numbers events in the order it finds
+them committed, under an advisory lock, so `seq > since` on a stream is exactly what a console
+missed. Writers never wait on a shared counter row.
+
+The channel layer is only a notice path: if Redis is down the events are still numbered and
+consoles that resume get them from PostgreSQL. Notices are sent from the relay thread's own event
+loop (one Redis connection pool for the process), with a timeout, so a dead Redis never blocks
+sequencing. Ephemeral messages (unit positions) go through the same thread via `live_send`.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from gridops.models import OutboxEvent, StreamEvent, StreamHead
+from gridops.realtime.events import stream_group
+
+logger = logging.getLogger("gridops.realtime")
+
+# pg_try_advisory_xact_lock key: "grdo" as an int. Only one relay numbers events at a time.
+RELAY_LOCK_KEY = 0x6772646F
+SEND_TIMEOUT_SECONDS = 1.0
+PRUNE_EVERY_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as a console receives it."""
+
+    stream: str
+    seq: int | None
+    type: str
+    data: dict
+
+    def as_dict(self) -> dict:
+        return {"seq": self.seq, "type": self.type, "stream": self.stream, "data": self.data}
+
+
+def outbox_emit(*, type: str, data: dict, streams: list[str]) -> OutboxEvent:
+    """Record an event in the current transaction; it is numbered and pushed after commit."""
+    event = OutboxEvent.objects.create(type=type, data=data, streams=sorted(set(streams)))
+    transaction.on_commit(relay_kick)
+    return event
+
+
+def live_send(*, type: str, data: dict, streams: list[str]) -> None:
+    """Send an ephemeral notice (not stored, not replayed), e.g. unit positions, after commit."""
+    messages = [Message(stream=s, seq=None, type=type, data=data) for s in streams]
+    transaction.on_commit(lambda: _relay().enqueue(messages))
+
+
+def outbox_sequence_pending(*, limit: int = 1000) -> list[Message] | None:
+    """Number up to `limit` committed, unnumbered events into their streams.
+
+    Returns the messages numbered (possibly empty), or None if another relay holds the lock.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return None
+        events = list(
+            OutboxEvent.objects.filter(sequenced_at__isnull=True)
+            .order_by("id")
+            .values_list("id", "type", "data", "streams")[:limit]
+        )
+        if not events:
+            return []
+        names = sorted({s for *_, streams in events for s in streams})
+        heads = dict(StreamHead.objects.filter(stream__in=names).values_list("stream", "seq"))
+        now = timezone.now()
+        messages: list[Message] = []
+        rows: list[StreamEvent] = []
+        for event_id, type_, data, streams in events:
+            for stream in streams:
+                seq = heads[stream] = heads.get(stream, 0) + 1
+                rows.append(StreamEvent(stream=stream, seq=seq, event_id=event_id, created_at=now))
+                messages.append(Message(stream=stream, seq=seq, type=type_, data=data))
+        StreamEvent.objects.bulk_create(rows)
+        StreamHead.objects.bulk_create(
+            [StreamHead(stream=s, seq=heads[s]) for s in names],
+            update_conflicts=True,
+            unique_fields=["stream"],
+            update_fields=["seq"],
+        )
+        OutboxEvent.objects.filter(id__in=[e[0] for e in events]).update(sequenced_at=now)
+    return messages
+
+
+def stream_head(stream: str) -> int:
+    return StreamHead.objects.filter(stream=stream).values_list("seq", flat=True).first() or 0
+
+
+def stream_since(stream: str, since: int, *, limit: int) -> tuple[list[Message], bool]:
+    """The messages of `stream` after `since`, oldest first, and whether they are complete.
+
+    Incomplete (the console must reload) when events after `since` have already been pruned, or
+    when more than `limit` are missing.
+    """
+    head = stream_head(stream)
+    if since >= head:
+        return [], True
+    oldest = StreamEvent.objects.filter(stream=stream).aggregate(m=Min("seq"))["m"]
+    if oldest is None or oldest > since + 1 or head - since > limit:
+        return [], False
+    rows = (
+        StreamEvent.objects.filter(stream=stream, seq__gt=since)
+        .order_by("seq")
+        .values_list("seq", "event__type", "event__data")
+    )
+    return [Message(stream=stream, seq=seq, type=t, data=d) for seq, t, d in rows], True
+
+
+def outbox_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete numbered events older than the retention window; returns how many events went."""
+    cutoff = timezone.now() - (older_than or timedelta(hours=settings.LIVE_RETENTION_HOURS))
+    StreamEvent.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _ = OutboxEvent.objects.filter(sequenced_at__lt=cutoff).delete()
+    return deleted
+
+
+def group_messages(messages: list[Message]) -> dict[str, list[dict]]:
+    by_stream: dict[str, list[dict]] = {}
+    for m in messages:
+        by_stream.setdefault(m.stream, []).append(m.as_dict())
+    return by_stream
+
+
+class _Relay(threading.Thread):
+    """One per process: numbers committed events and sends the notices."""
+
+    def __init__(self) -> None:
+        super().__init__(name="gridops-outbox-relay", daemon=True)
+        self._wake = threading.Event()
+        self._queue: queue.SimpleQueue[list[Message]] = queue.SimpleQueue()
+        self._loop = asyncio.new_event_loop()
+        self._layer = None
+        self._last_prune = 0.0
+        self._send_failures = 0
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def enqueue(self, messages: list[Message]) -> None:
+        self._queue.put(messages)
+        self._wake.set()
+
+    def run(self) -> None:
+        while True:
+            self._wake.wait(timeout=settings.OUTBOX_POLL_SECONDS)
+            self._wake.clear()
+            try:
+                self.cycle()
+            except Exception:  # keep the relay alive whatever happens; the next cycle retries
+                logger.exception("outbox relay cycle failed")
+                time.sleep(0.5)
+            finally:
+                connection.close()  # back to the pool between cycles
+
+    def cycle(self) -> None:
+        outgoing: list[Message] = []
+        while True:
+            try:
+                numbered = outbox_sequence_pending()
+            except Exception:
+                logger.exception("outbox relay could not number events (database unavailable?)")
+                connection.close()
+                time.sleep(0.5)
+                break
+            if numbered is None:  # another process's relay is numbering; look again shortly
+                time.sleep(0.01)
+                self._wake.set()
+                break
+            if not numbered:
+                break
+            outgoing.extend(numbered)
+        while True:
+            try:
+                outgoing.extend(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if outgoing:
+            self._send(outgoing)
+        if time.monotonic() - self._last_prune > PRUNE_EVERY_SECONDS:
+            self._last_prune = time.monotonic()
+            try:
+                outbox_prune()
+            except Exception:
+                logger.exception("outbox prune failed")
+
+    def _send(self, messages: list[Message]) -> None:
+        if self._layer is None:
+            self._layer = get_channel_layer()
+        if self._layer is None:
+            return
+        try:
+            self._loop.run_until_complete(
+                asyncio.wait_for(self._send_all(group_messages(messages)), SEND_TIMEOUT_SECONDS)
+            )
+            if self._send_failures:
+                logger.info("channel layer reachable again after %d failed sends", self._send_failures)
+            self._send_failures = 0
+        except Exception as exc:  # Redis down or over capacity: consoles resume from PostgreSQL
+            self._send_failures += 1
+            if self._send_failures == 1 or self._send_failures % 100 == 0:
+                logger.warning("channel layer send failed (%d so far): %r", self._send_failures, exc)
+
+    async def _send_all(self, by_stream: dict[str, list[dict]]) -> None:
+        for stream, items in by_stream.items():
+            await self._layer.group_send(stream_group(stream), {"type": "live.messages", "messages": items})
+
+
+_relay_lock = threading.Lock()
+_relay_thread: _Relay | None = None
+
+
+def _relay() -> _Relay:
+    global _relay_thread
+    if _relay_thread is None or not _relay_thread.is_alive():
+        with _relay_lock:
+            if _relay_thread is None or not _relay_thread.is_alive():
+                _relay_thread = _Relay()
+                _relay_thread.start()
+    return _relay_thread
+
+
+def relay_kick() -> None:
+    """Wake this process's relay (starting it on first use)."""
+    _relay().kick()
+
+
+def relay_ensure_running() -> None:
+    _relay()
