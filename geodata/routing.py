@@ -302,8 +302,13 @@ def _describe_cell(index: RoutingIndex, result: RouteResult, pos: int, covering:
     result.cell = {"id": int(index.cell_ids[pos]), "code": code, "name": name}
     village = index.regions[index.cell_village[pos]]
     township = index.regions[index.cell_township[pos]]
-    result.village = {"code": village["code"], "name": village["name"]}
-    result.township = {"code": township["code"], "name": township["name"], "level": township["level"]}
+    result.village = {"id": index.cell_village[pos], "code": village["code"], "name": village["name"]}
+    result.township = {
+        "id": index.cell_township[pos],
+        "code": township["code"],
+        "name": township["name"],
+        "level": township["level"],
+    }
     if covering > 1:
         text = _("该点落在 %(n)d 个网格的公共边界或顶点上，按规则取编码最小的网格 %(code)s（%(name)s）。") % {
             "n": covering,
