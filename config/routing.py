@@ -1,3 +1,9 @@
-"""Websocket routes. Empty until live intake lands (`/ws/live/`, see ARCHITECTURE.md)."""
+"""Websocket routes (the protocol: docs/REALTIME.md)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from gridops.realtime.consumers import LiveConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]

@@ -39,6 +39,7 @@ logger = logging.getLogger("gridops.realtime")
 # pg_try_advisory_xact_lock key: "grdo" as an int. Only one relay numbers events at a time.
 RELAY_LOCK_KEY = 0x6772646F
 SEND_TIMEOUT_SECONDS = 1.0
+SEND_BACKOFF_MAX_SECONDS = 2.0
 PRUNE_EVERY_SECONDS = 600
 
 
@@ -113,12 +114,12 @@ def stream_head(stream: str) -> int:
 def stream_since(stream: str, since: int, *, limit: int) -> tuple[list[Message], bool]:
     """The messages of `stream` after `since`, oldest first, and whether they are complete.
 
-    Incomplete (the console must reload) when events after `since` have already been pruned, or
-    when more than `limit` are missing.
+    Incomplete (the console must reload) when events after `since` have already been pruned, when
+    more than `limit` are missing, or when `since` is beyond the head (the stream was reset).
     """
     head = stream_head(stream)
     if since >= head:
-        return [], True
+        return [], since == head
     oldest = StreamEvent.objects.filter(stream=stream).aggregate(m=Min("seq"))["m"]
     if oldest is None or oldest > since + 1 or head - since > limit:
         return [], False
@@ -145,29 +146,27 @@ def group_messages(messages: list[Message]) -> dict[str, list[dict]]:
     return by_stream
 
 
-class _Relay(threading.Thread):
-    """One per process: numbers committed events and sends the notices."""
+class Relay:
+    """Numbers committed events and sends the notices; run by a thread or by `gridops_relay`."""
 
     def __init__(self) -> None:
-        super().__init__(name="gridops-outbox-relay", daemon=True)
-        self._wake = threading.Event()
+        self.wake = threading.Event()
         self._queue: queue.SimpleQueue[list[Message]] = queue.SimpleQueue()
         self._loop = asyncio.new_event_loop()
-        self._layer = None
-        self._last_prune = 0.0
+        self._last_prune = time.monotonic()
         self._send_failures = 0
-
-    def kick(self) -> None:
-        self._wake.set()
+        self._send_paused_until = 0.0
+        self._number_failures = 0
 
     def enqueue(self, messages: list[Message]) -> None:
         self._queue.put(messages)
-        self._wake.set()
+        self.wake.set()
 
-    def run(self) -> None:
-        while True:
-            self._wake.wait(timeout=settings.OUTBOX_POLL_SECONDS)
-            self._wake.clear()
+    def run(self, *, stop: threading.Event | None = None) -> None:
+        """Cycle until `stop` is set; no error ends the loop (a dead relay would silence every console)."""
+        while stop is None or not stop.is_set():
+            self.wake.wait(timeout=settings.OUTBOX_POLL_SECONDS)
+            self.wake.clear()
             try:
                 self.cycle()
             except Exception:  # keep the relay alive whatever happens; the next cycle retries
@@ -176,23 +175,34 @@ class _Relay(threading.Thread):
             finally:
                 connection.close()  # back to the pool between cycles
 
-    def cycle(self) -> None:
+    def cycle(self) -> int:
+        """Number everything pending, send the notices; returns how many messages were numbered."""
         outgoing: list[Message] = []
         while True:
             try:
                 numbered = outbox_sequence_pending()
             except Exception:
-                logger.exception("outbox relay could not number events (database unavailable?)")
+                # The database restarted or is unreachable: drop the broken connection (the pool
+                # discards it) and retry on the next cycle. Nothing is lost, events stay pending.
+                self._number_failures += 1
+                if self._number_failures == 1:
+                    logger.exception("outbox relay could not number events (database unavailable?)")
+                elif self._number_failures % 100 == 0:
+                    logger.error("outbox relay still cannot number events (%d tries)", self._number_failures)
                 connection.close()
                 time.sleep(0.5)
                 break
+            if self._number_failures:
+                logger.info("outbox relay numbers events again after %d failures", self._number_failures)
+                self._number_failures = 0
             if numbered is None:  # another process's relay is numbering; look again shortly
                 time.sleep(0.01)
-                self._wake.set()
+                self.wake.set()
                 break
             if not numbered:
                 break
             outgoing.extend(numbered)
+        count = len(outgoing)
         while True:
             try:
                 outgoing.extend(self._queue.get_nowait())
@@ -206,39 +216,66 @@ class _Relay(threading.Thread):
                 outbox_prune()
             except Exception:
                 logger.exception("outbox prune failed")
+        return count
 
     def _send(self, messages: list[Message]) -> None:
-        if self._layer is None:
-            self._layer = get_channel_layer()
-        if self._layer is None:
+        # Looked up on every send: cheap, and follows CHANNEL_LAYERS when settings change (tests).
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        if time.monotonic() < self._send_paused_until:
+            # The channel layer failed a moment ago: don't make every cycle wait for its timeout.
+            # The notices are dropped; consoles get these events from PostgreSQL (heartbeat/resume).
             return
         try:
             self._loop.run_until_complete(
-                asyncio.wait_for(self._send_all(group_messages(messages)), SEND_TIMEOUT_SECONDS)
+                asyncio.wait_for(self._send_all(layer, group_messages(messages)), SEND_TIMEOUT_SECONDS)
             )
             if self._send_failures:
                 logger.info("channel layer reachable again after %d failed sends", self._send_failures)
             self._send_failures = 0
         except Exception as exc:  # Redis down or over capacity: consoles resume from PostgreSQL
             self._send_failures += 1
+            backoff = min(SEND_BACKOFF_MAX_SECONDS, 0.25 * self._send_failures)
+            self._send_paused_until = time.monotonic() + backoff
             if self._send_failures == 1 or self._send_failures % 100 == 0:
                 logger.warning("channel layer send failed (%d so far): %r", self._send_failures, exc)
 
-    async def _send_all(self, by_stream: dict[str, list[dict]]) -> None:
+    async def _send_all(self, layer, by_stream: dict[str, list[dict]]) -> None:
         for stream, items in by_stream.items():
-            await self._layer.group_send(stream_group(stream), {"type": "live.messages", "messages": items})
+            await layer.group_send(stream_group(stream), {"type": "live.messages", "messages": items})
+
+
+class _RelayThread(threading.Thread):
+    """One per process, started on the first kick; restarted by the next kick if it ever died."""
+
+    def __init__(self) -> None:
+        super().__init__(name="gridops-outbox-relay", daemon=True)
+        self.relay = Relay()
+
+    def kick(self) -> None:
+        self.relay.wake.set()
+
+    def enqueue(self, messages: list[Message]) -> None:
+        self.relay.enqueue(messages)
+
+    def run(self) -> None:
+        try:
+            self.relay.run()
+        finally:
+            logger.error("outbox relay thread stopped; the next commit starts a new one")
 
 
 _relay_lock = threading.Lock()
-_relay_thread: _Relay | None = None
+_relay_thread: _RelayThread | None = None
 
 
-def _relay() -> _Relay:
+def _relay() -> _RelayThread:
     global _relay_thread
     if _relay_thread is None or not _relay_thread.is_alive():
         with _relay_lock:
             if _relay_thread is None or not _relay_thread.is_alive():
-                _relay_thread = _Relay()
+                _relay_thread = _RelayThread()
                 _relay_thread.start()
     return _relay_thread
 
@@ -249,4 +286,5 @@ def relay_kick() -> None:
 
 
 def relay_ensure_running() -> None:
+    """Start (or restart) this process's relay, e.g. where events are written by other processes."""
     _relay()

@@ -1,0 +1,375 @@
+"""`/ws/live/`: one console listens to one stream and gets its messages in order, none lost.
+
+    connect ─► auth (session or ?token=) ─► live_stream_allowed ─► group_add ─► position:
+               "resumed" (+ what was missed since `since`, read from PostgreSQL) or "reload"
+    relay notice ─► seq ≤ last sent: drop (already sent from the DB)
+                    seq = last + 1: queue
+                    seq > last + 1: read the gap from the DB first
+    every LIVE_HEARTBEAT_SECONDS ─► group_add again, read the stream head; if it is ahead of what
+               was sent (lost notices: Redis down or restarted), send the gap from the DB
+    writer ─► at most one frame (a JSON array) per LIVE_FRAME_SECONDS; at most one position per
+               unit per LIVE_POSITION_SECONDS (the latest wins)
+
+The channel layer only carries notices; PostgreSQL is the record. So the consumer must outlive
+Redis. With channels 4.3 / channels-redis 4.3 a stock consumer does not: its dispatch loop awaits
+`channel_layer.receive()`, which raised `redis.exceptions.TimeoutError` 5.0 s after Redis stopped
+(measured), ending the application and closing the socket with 1011. Here the receive is retried
+with a backoff instead, so a console keeps its heartbeats and DB catch-up while Redis is away and
+takes notices again once it is back (group membership is re-added by the next heartbeat).
+
+The protocol is documented in docs/REALTIME.md.
+"""
+
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from gridops.realtime import events
+from gridops.realtime.access import live_stream_allowed, live_stream_valid
+from gridops.realtime.outbox import stream_head, stream_since
+
+logger = logging.getLogger("gridops.realtime")
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+ERROR = "error"  # {"seq": null, "type": "error", "data": {"<field>": ["<message>"]}}
+LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
+RECEIVE_BACKOFF_MAX_SECONDS = 5.0
+MAX_CLIENT_MESSAGE_CHARS = 4096
+
+
+@database_sync_to_async
+def _user_for_token(key: str):
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+_allowed = database_sync_to_async(live_stream_allowed)
+_head = database_sync_to_async(stream_head)
+
+
+@database_sync_to_async
+def _since(stream: str, since: int) -> tuple[list[dict], bool, int]:
+    """Messages after `since` as dicts, whether complete, and the head (for a reload)."""
+    messages, complete = stream_since(stream, since, limit=settings.LIVE_RESUME_MAX_EVENTS)
+    if not complete:
+        return [], False, stream_head(stream)
+    return [m.as_dict() for m in messages], True, messages[-1].seq if messages else since
+
+
+def _non_negative_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream = ""
+        self.group = ""
+        self.last_seq = 0  # the last sequenced message queued for this console
+        self._pending: list[dict] = []  # the next frame
+        self._positions: dict = {}  # unit id -> latest unit.moved not yet sent
+        self._position_sent: dict = {}  # unit id -> loop time its last position was sent
+        self._position_timer: asyncio.TimerHandle | None = None
+        self._seq_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._layer_ok = True
+
+    # --- ASGI plumbing -------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        """channels' AsyncConsumer.__call__ with a channel-layer receive that survives Redis outages."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()  # no Redis round trip
+            sources.append(self._channel_receive)
+        try:
+            await await_many_dispatch(sources, self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            self._stop_tasks()
+
+    async def _channel_receive(self) -> dict:
+        failures = 0
+        while True:
+            try:
+                message = await self.channel_layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    logger.warning("live %s: channel layer receive failed, retrying: %r", self.stream, exc)
+                await asyncio.sleep(min(RECEIVE_BACKOFF_MAX_SECONDS, 0.25 * 2**failures))
+                continue
+            if failures:
+                logger.info("live %s: channel layer receive works again", self.stream)
+            return message
+
+    async def dispatch(self, message):
+        # channels' dispatch hops to a thread to close stale DB connections before every handler,
+        # i.e. once per notice; our handlers only touch the DB through database_sync_to_async,
+        # which does that itself, so the hop is skipped.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None or message["type"].startswith("_"):
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- connect / disconnect ----------------------------------------------------------------
+
+    async def connect(self) -> None:
+        # Accept before refusing: a close code sent before the handshake completes never reaches
+        # the browser (it sees a bare 403), and the console needs 4401/4403 to know what to do.
+        await self.accept()
+        params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        user = self.scope.get("user") or AnonymousUser()
+        token = (params.get("token") or [""])[-1]
+        if token:
+            user = await _user_for_token(token) or AnonymousUser()
+        if not user.is_authenticated:
+            return await self._refuse(CLOSE_UNAUTHENTICATED, "token", _("请先登录，或提供有效的令牌。"))
+        self.stream = (params.get("stream") or [events.COUNTY_STREAM])[-1]
+        if not live_stream_valid(self.stream):
+            return await self._refuse(
+                CLOSE_BAD_REQUEST, "stream", _("数据流应为 county、township:<代码> 或 team:<代码>。")
+            )
+        since = None
+        if "since" in params:
+            since = _non_negative_int(params["since"][-1])
+            if since is None:
+                return await self._refuse(CLOSE_BAD_REQUEST, "since", _("since 应为非负整数。"))
+        if not await _allowed(user, self.stream):
+            return await self._refuse(CLOSE_FORBIDDEN, "stream", _("您无权收听该数据流。"))
+        self.group = events.stream_group(self.stream)
+        # Join the group before reading the database: an event numbered in between is then both
+        # read and noticed (the notice is dropped as a duplicate) rather than neither.
+        await self._group_add()
+        self._tasks = [asyncio.ensure_future(self._writer()), asyncio.ensure_future(self._heartbeats())]
+        await self._resume(since)
+        logger.info("live %s: console of user %s connected (since=%s)", self.stream, user.pk, since)
+
+    async def _refuse(self, code: int, field: str, message: str) -> None:
+        # Not the query string: it may carry the token.
+        logger.warning("live: refused %s (%s), stream %r: %s", code, field, self.stream[:80], message)
+        self.stream = self.stream or events.COUNTY_STREAM
+        frame = [self._message(ERROR, {field: [message]})]
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        await self.close(code=code)
+
+    async def disconnect(self, code) -> None:
+        self._stop_tasks()
+        if self.group and self.channel_layer is not None:
+            try:
+                await asyncio.wait_for(
+                    self.channel_layer.group_discard(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
+                )
+            except Exception as exc:  # the membership expires by itself (group_expiry)
+                logger.info("live %s: group_discard failed: %r", self.stream, exc)
+
+    def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        if self._position_timer is not None:
+            self._position_timer.cancel()
+
+    async def _group_add(self) -> None:
+        """Join (or re-join: idempotent, refreshes the expiry) the stream's group; never raises."""
+        if self.channel_layer is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.group_add(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
+            )
+        except Exception as exc:
+            if self._layer_ok:
+                logger.warning("live %s: group_add failed (catching up from the DB): %r", self.stream, exc)
+            self._layer_ok = False
+            return
+        if not self._layer_ok:
+            logger.info("live %s: group_add works again", self.stream)
+        self._layer_ok = True
+
+    # --- sequencing ----------------------------------------------------------------------------
+
+    def _message(self, type_: str, data: dict) -> dict:
+        return {"seq": None, "type": type_, "stream": self.stream, "data": data}
+
+    async def _resume(self, since: int | None) -> None:
+        """Position the console after `since` (None: at the head) and queue what it missed."""
+        async with self._seq_lock:
+            # Sequenced messages already queued are part of the answer below (or superseded).
+            self._pending = [m for m in self._pending if m["seq"] is None]
+            if since is None:
+                self.last_seq = await _head(self.stream)
+                self._queue(self._message(events.RESUMED, {"since": self.last_seq, "head": self.last_seq}))
+                return
+            messages, complete, head = await _since(self.stream, since)
+            self.last_seq = head
+            if not complete:
+                logger.info("live %s: resume from %s impossible, reload at %s", self.stream, since, head)
+                self._queue(self._message(events.RELOAD, {"since": since, "head": head}))
+                return
+            self._queue(self._message(events.RESUMED, {"since": since, "head": head}))
+            self._pending.extend(messages)
+
+    async def _catch_up(self) -> None:
+        """Queue from the DB what follows `last_seq` (the caller holds the lock)."""
+        messages, complete, head = await _since(self.stream, self.last_seq)
+        if not complete:
+            logger.warning("live %s: %s missed events, reload at %s", self.stream, head - self.last_seq, head)
+            self._pending = [m for m in self._pending if m["seq"] is None]
+            self._queue(self._message(events.RELOAD, {"since": self.last_seq, "head": head}))
+            self.last_seq = head
+            return
+        for m in messages:
+            if m["seq"] > self.last_seq:
+                self._pending.append(m)
+                self.last_seq = m["seq"]
+
+    async def live_messages(self, event: dict) -> None:
+        """Notices from the relay (sequenced) or from live_send (seq None)."""
+        async with self._seq_lock:
+            for item in event["messages"]:
+                seq = item.get("seq")
+                if seq is None:
+                    self._queue_ephemeral(item)
+                elif seq == self.last_seq + 1:
+                    self._pending.append(item)
+                    self.last_seq = seq
+                elif seq > self.last_seq:  # a gap: notices were lost or overtaken; read it
+                    try:
+                        await self._catch_up()
+                    except Exception:
+                        logger.exception("live %s: catch-up from the DB failed", self.stream)
+                        break  # the next heartbeat retries
+                # seq <= last_seq: already sent from the database
+        self._wake.set()
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
+            # channels-redis forgets group members when Redis restarts; re-adding is idempotent.
+            await self._group_add()
+            await self._beat()
+
+    async def _beat(self) -> None:
+        try:
+            async with self._seq_lock:
+                head = await _head(self.stream)
+                if head > self.last_seq:  # notices lost (or still in flight): send from the DB
+                    await self._catch_up()
+        except Exception:
+            logger.exception("live %s: heartbeat could not read the stream head", self.stream)
+            return
+        now = timezone.localtime().isoformat()
+        self._queue(self._message(events.HEARTBEAT, {"head": head, "time": now}))
+
+    # --- client messages ---------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if text_data is None or len(text_data) > MAX_CLIENT_MESSAGE_CHARS:
+            return self._client_error("message", _("消息应为不超过 4096 个字符的 JSON 文本。"))
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            return self._client_error("message", _("消息不是有效的 JSON。"))
+        if not isinstance(message, dict):
+            return self._client_error("message", _("消息应为 JSON 对象。"))
+        action = message.get("action")
+        if action == "ping":
+            await self._beat()
+        elif action == "resume":
+            since = _non_negative_int(message.get("since"))
+            if since is None:
+                return self._client_error("since", _("since 应为非负整数。"))
+            await self._resume(since)
+        else:
+            self._client_error("action", _("未知的操作，可用：resume、ping。"))
+
+    def _client_error(self, field: str, message: str) -> None:
+        logger.info("live %s: client message refused (%s): %s", self.stream, field, message)
+        self._queue(self._message(ERROR, {field: [message]}))
+
+    # --- frames ------------------------------------------------------------------------------
+
+    def _queue(self, message: dict) -> None:
+        self._pending.append(message)
+        self._wake.set()
+
+    def _queue_ephemeral(self, item: dict) -> None:
+        if item.get("type") == events.UNIT_MOVED and isinstance(item.get("data"), dict):
+            self._positions[item["data"].get("id")] = item  # the latest position wins
+        else:
+            self._pending.append(item)
+
+    def _take_due_positions(self, now: float) -> list[dict]:
+        interval = settings.LIVE_POSITION_SECONDS
+        due: list[dict] = []
+        waiting: list[float] = []
+        for unit, item in list(self._positions.items()):
+            sent = self._position_sent.get(unit)
+            if sent is None or now - sent >= interval:
+                due.append(item)
+                self._position_sent[unit] = now
+                del self._positions[unit]
+            else:
+                waiting.append(sent + interval)
+        if waiting:  # wake the writer when the earliest held-back position is due
+            next_due = min(waiting)
+            if self._position_timer is not None:
+                self._position_timer.cancel()
+            self._position_timer = asyncio.get_running_loop().call_at(next_due, self._wake.set)
+        return due
+
+    async def _writer(self) -> None:
+        """Sends the queued messages as one frame at most every LIVE_FRAME_SECONDS."""
+        loop = asyncio.get_running_loop()
+        last_frame = None
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if last_frame is not None:
+                    delay = last_frame + settings.LIVE_FRAME_SECONDS - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                frame, self._pending = self._pending, []
+                if self._positions:
+                    frame.extend(self._take_due_positions(loop.time()))
+                if not frame:
+                    continue
+                if len(frame) > 2 * settings.LIVE_RESUME_MAX_EVENTS:  # a console that cannot keep up
+                    frame = [self._message(events.RELOAD, {"since": None, "head": self.last_seq})]
+                await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+                last_frame = loop.time()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("live %s: writer stopped; closing the socket (the console resumes)", self.stream)
+            await self.close(code=1011)
