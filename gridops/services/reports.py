@@ -12,6 +12,7 @@ the database, so two concurrent retries cannot both insert: the loser reads the 
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,11 +23,12 @@ from django.utils.translation import gettext as _
 
 from geodata.coords import point_from_request
 from geodata.errors import FieldError
-from geodata.models import Matter
+from geodata.models import Matter, Team
 from geodata.routing import route
 from gridops.models import Camera, Device, Report
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit
+from gridops.services.photos import photos_discard, photos_prepare, photos_store
 
 logger = logging.getLogger("gridops.intake")
 
@@ -139,12 +141,16 @@ def report_submit(
     alert_type: str = "",
     idempotency_key: str | None = None,
     photos=(),
+    extra_reasons: Sequence[dict] = (),
 ) -> tuple[Report, bool]:
     """Validate, route and store a report; returns (report, created).
 
     Raises FieldError (→ 400) for bad input, IdempotencyConflict (→ 422) for a reused key.
     `photos` are uploaded files; they are checked and re-encoded by gridops.services.photos
-    before anything is written, so a bad photo stores nothing.
+    before anything is written, so a bad photo stores nothing. `extra_reasons` ({"code", "text"})
+    are appended to the routing reasons, e.g. "came from camera X".
+    A camera report's `last_seen_at` is the camera's own time (`data.reported_at`) when given,
+    so the merge window of gridops.services.cameras runs from when the camera saw it.
     """
     key = (idempotency_key or "").strip() or None
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
@@ -154,7 +160,7 @@ def report_submit(
         return _existing(key, fingerprint), False
 
     lon, lat, crs, matter, accuracy = _validate(data)
-    prepared = _prepare_photos(photos)
+    prepared = photos_prepare(files=photos) if photos else []
     received_at = timezone.now()
     result = route(lon, lat, matter=matter.code if matter else None, at=received_at).as_dict()
 
@@ -173,42 +179,178 @@ def report_submit(
         device=device,
         camera=camera,
         alert_type=alert_type,
-        last_seen_at=received_at,
+        last_seen_at=(data.reported_at or received_at) if camera is not None else received_at,
         idempotency_key=key,
         payload_hash=fingerprint if key else "",
         reported_at=data.reported_at,
         received_at=received_at,
     )
     apply_route(report, result)
+    report.routing["reasons"].extend({"code": r["code"], "text": r["text"]} for r in extra_reasons)
+    stored_photos: list = []
     try:
         with transaction.atomic():
             report.save()
-            _store_photos(report, prepared)
+            photos_store(report=report, prepared=prepared, into=stored_photos)
             outbox_emit(
                 type=events.REPORT_CREATED,
                 data=events.report_payload(report),
                 streams=events.report_streams(report),
             )
     except IntegrityError:
+        photos_discard(stored_photos)
         if key is not None and Report.objects.filter(idempotency_key=key).exists():
             return _existing(key, fingerprint), False  # a concurrent retry won the race
+        raise
+    except BaseException:
+        photos_discard(stored_photos)
         raise
     if not report.routed:
         logger.info("report %s needs triage (%s)", report.number, report.triage_queue)
     return report, True
 
 
-def _prepare_photos(photos) -> list:
-    if not photos:
-        return []
-    from gridops.services.photos import photos_prepare
+# --- Dispatcher actions -------------------------------------------------------------------------
+# Each writes `report.updated` in the same transaction. What happened, by whom and when is kept in
+# `routing["timeline"]` (and, for a reassignment, as a reason) until the case workflow brings its
+# own history table.
 
-    return photos_prepare(files=list(photos))
+OPEN_STATUSES = (Report.Status.NEW, Report.Status.TRIAGE, Report.Status.ACKNOWLEDGED)
+NOTE_MAX = 500
 
 
-def _store_photos(report: Report, prepared: list) -> None:
-    if not prepared:
-        return
-    from gridops.services.photos import photos_store
+def _actor_name(actor) -> str:
+    if actor is None:
+        return ""
+    full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    return full or getattr(actor, "username", "") or str(actor)
 
-    photos_store(report=report, prepared=prepared)
+
+def _timeline_add(report: Report, *, event: str, actor, at, **extra) -> None:
+    report.routing.setdefault("timeline", []).append(
+        {
+            "event": event,
+            "at": timezone.localtime(at).isoformat(),
+            "actor": getattr(actor, "username", None),
+            "actor_name": _actor_name(actor),
+            **extra,
+        }
+    )
+
+
+def _locked(report: Report) -> Report:
+    """The report row, locked for this transaction, with what the payload needs."""
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("matter", "team", "township", "cell")
+        .get(pk=report.pk)
+    )
+
+
+def report_acknowledge(*, report: Report, actor) -> Report:
+    """A team's dispatcher takes a routed report on (new → acknowledged).
+
+    Acknowledging twice is a no-op (a double click, a retried request); a report still in triage
+    must be assigned to a team first; a closed or rejected report cannot be acknowledged.
+    """
+    with transaction.atomic():
+        report = _locked(report)
+        if report.status == Report.Status.ACKNOWLEDGED:
+            return report
+        if report.status == Report.Status.TRIAGE:
+            raise FieldError("status", _("该上报尚未分拣到队伍，请先指派队伍再受理。"))
+        if report.status != Report.Status.NEW:
+            raise FieldError(
+                "status",
+                _("该上报状态为“%(status)s”，不能受理。") % {"status": report.get_status_display()},
+            )
+        now = timezone.now()
+        report.status = Report.Status.ACKNOWLEDGED
+        _timeline_add(report, event="acknowledged", actor=actor, at=now)
+        report.save(update_fields=["status", "routing"])
+        outbox_emit(
+            type=events.REPORT_UPDATED,
+            data=events.report_payload(report),
+            streams=events.report_streams(report),
+        )
+    logger.info("report %s acknowledged by %s", report.number, getattr(actor, "username", actor))
+    return report
+
+
+def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Report:
+    """Assign (or reassign) a report to a team by hand.
+
+    The routing reasons are kept and a reason recording the manual assignment (who, when, from
+    which team, the note) is appended. A triage report becomes routed and `new`; a reassigned
+    report goes back to `new` so the new team acknowledges it. The event also goes to the old
+    team's stream, so its console learns the report left. Assigning to the team already
+    responsible is a no-op.
+    """
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise FieldError("note", _("备注不能超过 %(n)d 个字。") % {"n": NOTE_MAX})
+    with transaction.atomic():
+        report = _locked(report)
+        if report.status not in OPEN_STATUSES:
+            raise FieldError(
+                "status",
+                _("该上报状态为“%(status)s”，不能再指派。") % {"status": report.get_status_display()},
+            )
+        if report.team_id == team.pk and report.routed:
+            return report
+        old_team = report.team
+        now = timezone.now()
+        who = _actor_name(actor) or _("系统")
+        when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
+        if old_team is None:
+            text = _("%(who)s 于 %(when)s 将待分拣上报手动指派给 %(team)s。") % {
+                "who": who,
+                "when": when,
+                "team": team.name,
+            }
+        else:
+            text = _("%(who)s 于 %(when)s 将上报由 %(old)s 改派给 %(team)s。") % {
+                "who": who,
+                "when": when,
+                "old": old_team.name,
+                "team": team.name,
+            }
+        if note:
+            text += _("备注：%(note)s") % {"note": note}
+        report.routing.setdefault("reasons", []).append(
+            {
+                "code": "manual_assign",
+                "text": text,
+                "actor": getattr(actor, "username", None),
+                "at": timezone.localtime(now).isoformat(),
+                "from_team": old_team.code if old_team else None,
+                "to_team": team.code,
+                "note": note,
+            }
+        )
+        _timeline_add(
+            report,
+            event="assigned",
+            actor=actor,
+            at=now,
+            from_team=old_team.code if old_team else None,
+            to_team=team.code,
+            note=note,
+        )
+        report.team = team
+        report.routed = True
+        report.triage_queue = ""
+        report.status = Report.Status.NEW
+        report.save(update_fields=["team", "routed", "triage_queue", "status", "routing"])
+        streams = events.report_streams(report)
+        if old_team is not None:
+            streams.append(events.team_stream(old_team.code))
+        outbox_emit(type=events.REPORT_UPDATED, data=events.report_payload(report), streams=streams)
+    logger.info(
+        "report %s assigned to %s by %s (was %s)",
+        report.number,
+        team.code,
+        getattr(actor, "username", actor),
+        old_team.code if old_team else "triage",
+    )
+    return report

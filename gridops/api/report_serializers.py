@@ -1,0 +1,248 @@
+"""Serializers of reports and camera alerts: shapes only; validation of meaning is in the services.
+
+Coordinates and accuracy pass through as sent (RawField) so that gridops.services.reports can
+answer "looks swapped", "NaN", "outside the service area" with one message for every door.
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gridops.models import Report, ReportPhoto
+from gridops.selectors.reports import phone_mask, user_sees_contact
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class RawField(serializers.Field):
+    """Hands the value to the service untouched (it gives the field-level message)."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    lon = RawField(help_text=_("经度"))
+    lat = RawField(help_text=_("纬度"))
+    crs = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text=_("坐标系：wgs84 / gcj02 / bd09")
+    )
+    matter = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text=_("执法事项编码")
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, trim_whitespace=True
+    )
+    address = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    accuracy = RawField(required=False, allow_null=True, help_text=_("定位精度（米）"))
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=1, default=0)
+    reported_at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("设备时间"))
+    client_uuid = serializers.UUIDField(required=False, allow_null=True, help_text=_("客户端生成的幂等键"))
+    source = serializers.ChoiceField(
+        choices=[Report.Source.CITIZEN, Report.Source.HOTLINE],
+        required=False,
+        help_text=_("hotline 仅限调度员登记 12345 工单；默认按账号角色判断"),
+    )
+    reporter_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    reporter_phone = serializers.RegexField(
+        r"^[0-9+\- ]{0,30}$",
+        required=False,
+        allow_blank=True,
+        max_length=30,
+        error_messages={"invalid": _("电话号码只能包含数字、+、- 和空格。")},
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(), required=False, help_text=_("现场照片（multipart，可多张）")
+    )
+
+
+class ReportAssignSerializer(serializers.Serializer):
+    team = serializers.CharField(max_length=40, help_text=_("队伍编号"))
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CameraAlertSerializer(serializers.Serializer):
+    alert_type = serializers.CharField(max_length=32)
+    observed_at = serializers.DateTimeField(required=False, allow_null=True)
+    lon = RawField(required=False, allow_null=True)
+    lat = RawField(required=False, allow_null=True)
+    confidence = RawField(required=False, allow_null=True, help_text=_("0–1"))
+    event_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    snapshot = serializers.FileField(required=False, help_text=_("抓拍图（multipart）"))
+
+
+def _ref(obj, *fields: str) -> dict | None:
+    return None if obj is None else {f: getattr(obj, f) for f in fields}
+
+
+def _iso(value) -> str | None:
+    return timezone.localtime(value).isoformat() if value else None
+
+
+class ReportPhotoSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportPhoto
+        fields = ("id", "image", "thumbnail", "width", "height", "original_type", "original_bytes")
+
+    def _url(self, field) -> str | None:
+        if not field:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(field.url) if request else field.url
+
+    def get_image(self, photo: ReportPhoto) -> str | None:
+        return self._url(photo.image)
+
+    def get_thumbnail(self, photo: ReportPhoto) -> str | None:
+        return self._url(photo.thumbnail)
+
+
+class ReportSerializer(serializers.Serializer):
+    """A report as a list row: where, what, who is responsible and why."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    source = serializers.CharField()
+    source_display = serializers.CharField(source="get_source_display")
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    priority = serializers.IntegerField()
+    point = serializers.SerializerMethodField()
+    input_crs = serializers.CharField()
+    accuracy = serializers.FloatField(allow_null=True)
+    address = serializers.CharField()
+    matter = serializers.SerializerMethodField()
+    description = serializers.CharField()
+    reporter = serializers.SerializerMethodField()
+    reporter_name = serializers.CharField()
+    reporter_phone = serializers.SerializerMethodField()
+    alert_type = serializers.CharField()
+    repeat_count = serializers.IntegerField()
+    reported_at = serializers.SerializerMethodField()
+    received_at = serializers.SerializerMethodField()
+    last_seen_at = serializers.SerializerMethodField()
+    routed = serializers.BooleanField()
+    triage_queue = serializers.SerializerMethodField()
+    team = serializers.SerializerMethodField()
+    township = serializers.SerializerMethodField()
+    cell = serializers.SerializerMethodField()
+    zone = serializers.SerializerMethodField()
+    coverage_version = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField()
+    photo_count = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_point(self, report: Report) -> dict:
+        return {"type": "Point", "coordinates": [report.point.x, report.point.y]}
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_matter(self, report: Report) -> dict | None:
+        return _ref(report.matter, "code", "name", "domain")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reporter(self, report: Report) -> dict | None:
+        user = report.reporter
+        if user is None:
+            return None
+        return {"username": user.username, "name": user.get_full_name() or user.username}
+
+    def get_reporter_phone(self, report: Report) -> str:
+        request = self.context.get("request")
+        if request is not None and user_sees_contact(user=request.user):
+            return report.reporter_phone
+        return phone_mask(report.reporter_phone)
+
+    def get_reported_at(self, report: Report) -> str | None:
+        return _iso(report.reported_at)
+
+    def get_received_at(self, report: Report) -> str | None:
+        return _iso(report.received_at)
+
+    def get_last_seen_at(self, report: Report) -> str | None:
+        return _iso(report.last_seen_at)
+
+    def get_triage_queue(self, report: Report) -> str | None:
+        return report.triage_queue or None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_team(self, report: Report) -> dict | None:
+        return _ref(report.team, "code", "name", "phone")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_township(self, report: Report) -> dict | None:
+        return _ref(report.township, "code", "name")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_cell(self, report: Report) -> dict | None:
+        return _ref(report.cell, "code", "name")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_zone(self, report: Report) -> dict | None:
+        return (report.routing or {}).get("zone")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_coverage_version(self, report: Report) -> dict | None:
+        return (report.routing or {}).get("coverage_version")
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_reasons(self, report: Report) -> list[dict]:
+        return (report.routing or {}).get("reasons", [])
+
+    def get_photo_count(self, report: Report) -> int:
+        count = getattr(report, "photo_count", None)
+        if count is not None:
+            return count
+        cache = getattr(report, "_prefetched_objects_cache", {})
+        if "photos" in cache:
+            return len(cache["photos"])
+        return report.photos.count()
+
+
+class ReportDetailSerializer(ReportSerializer):
+    """A report with its photos, village, camera and a basic timeline."""
+
+    village = serializers.SerializerMethodField()
+    camera = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_village(self, report: Report) -> dict | None:
+        return (report.routing or {}).get("village")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_camera(self, report: Report) -> dict | None:
+        if report.camera_id is None:
+            return None
+        return {"id": report.camera_id, "name": report.camera.name}
+
+    @extend_schema_field(ReportPhotoSerializer(many=True))
+    def get_photos(self, report: Report) -> list[dict]:
+        return ReportPhotoSerializer(report.photos.all(), many=True, context=self.context).data
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_timeline(self, report: Report) -> list[dict]:
+        routing = report.routing or {}
+        items = [{"event": "received", "at": _iso(report.received_at)}]
+        if report.reported_at:
+            items.insert(0, {"event": "reported", "at": _iso(report.reported_at)})
+        routed_at = routing.get("routed_at")
+        if routing.get("team"):
+            items.append(
+                {"event": "routed", "at": routed_at, "team": (routing.get("team") or {}).get("code")}
+            )
+        else:
+            items.append({"event": "triage", "at": routed_at, "queue": routing.get("triage_queue")})
+        if report.repeat_count > 1:
+            items.append(
+                {"event": "repeated", "at": _iso(report.last_seen_at), "repeat_count": report.repeat_count}
+            )
+        items.extend(routing.get("timeline", []))
+        return items

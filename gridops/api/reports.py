@@ -1,0 +1,339 @@
+"""Report intake and dispatcher actions over HTTP; camera alerts with device keys.
+
+    POST /api/v1/reports/                      signed-in user (session + CSRF, or Token); JSON or
+                                               multipart with `photos` files
+    GET  /api/v1/reports/                      list, newest first, filtered, paginated
+    GET  /api/v1/reports/{id}/                 detail: routing reasons, photos, timeline
+    POST /api/v1/reports/{id}/acknowledge/     dispatcher
+    POST /api/v1/reports/{id}/assign/          dispatcher: {"team": code, "note": ...}
+    POST /api/v1/camera-alerts/                camera device key: `Authorization: Device <key>`
+
+Where the source comes from (kept simple on purpose): a member of the grid_worker group reports
+as `grid_worker`; a dispatcher (or admin) may register a 12345 call with `"source": "hotline"`;
+everyone else, and anyone who says `"source": "citizen"`, is a `citizen`. Cameras come through
+/camera-alerts/, Open311 through its façade.
+
+Idempotency: `client_uuid` in the body or the `Idempotency-Key` header (both given and different:
+400). Keys are per user (stored as "u<user id>:<key>"), so one user's key can never return
+another user's report. A replay answers 200 with `Idempotent-Replayed: true` and the same body.
+
+Every caller mistake is a 4xx with {field: [message]}: FieldError → 400, a reused key with a
+different payload → 422, a body over the limit → 413 (checked from Content-Length before reading
+and again while reading JSON, so a client that lies about its length is caught too).
+"""
+
+import io
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geodata.errors import FieldError
+from geodata.models import Team
+from gridops.api import report_serializers as serializers
+from gridops.auth import DeviceKeyAuthentication, IsCamera
+from gridops.models import Camera, Device, Report
+from gridops.selectors import reports as selectors
+from gridops.services.cameras import camera_alert_submit
+from gridops.services.reports import (
+    IdempotencyConflict,
+    ReportInput,
+    report_acknowledge,
+    report_assign,
+    report_submit,
+)
+
+logger = logging.getLogger("gridops.api")
+
+IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
+IDEMPOTENCY_KEY_MAX = 64
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unprocessable"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge({"body": [_("请求内容过大（上限 %(size)s）。") % {"size": _size(limit)}]})
+
+
+def body_limit(request) -> int:
+    """Multipart carries photos (each checked again against PHOTO_MAX_BYTES); anything else is
+    bounded by DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    if (request.content_type or "").startswith("multipart/"):
+        return settings.PHOTO_MAX_BYTES * settings.PHOTO_MAX_PER_REPORT + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF reads JSON straight from the stream, bypassing DATA_UPLOAD_MAX_MEMORY_SIZE: bound it."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise _too_large(limit)
+        return super().parse(io.BytesIO(raw), media_type, parser_context)
+
+
+class IntakeErrorsMixin:
+    """Turns service and request-size errors into field-level 4xx answers (never a 500)."""
+
+    parser_classes = (BoundedJSONParser, MultiPartParser, FormParser)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise exceptions.ValidationError({"body": [_("Content-Length 无效。")]}) from None
+        limit = body_limit(request)
+        if length > limit:
+            raise _too_large(limit)
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, IdempotencyConflict):
+            exc = Unprocessable({exc.field: [exc.message]})
+        elif isinstance(exc, FieldError):
+            exc = exceptions.ValidationError({exc.field: [exc.message]})
+        elif isinstance(exc, RequestDataTooBig):
+            exc = _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+            exc = exceptions.ValidationError({"body": [_("请求中的字段或文件过多。")]})
+        return super().handle_exception(exc)
+
+
+# --- permissions ---------------------------------------------------------------------------------
+
+
+class IsDispatcher(BasePermission):
+    message = _("只有调度员可以执行此操作。")
+
+    def has_permission(self, request, view) -> bool:
+        return selectors.user_is_dispatcher(user=request.user)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+class ReportPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ReportFilter(django_filters.FilterSet):
+    """Parses and checks the list parameters; the query itself is selectors.report_list()."""
+
+    status = django_filters.ChoiceFilter(choices=Report.Status.choices)
+    source = django_filters.ChoiceFilter(choices=Report.Source.choices)
+    team = django_filters.CharFilter(help_text=_("队伍编号"))
+    township = django_filters.CharFilter(help_text=_("乡镇（街道）代码"))
+    matter = django_filters.CharFilter(help_text=_("执法事项编码"))
+    routed = django_filters.BooleanFilter()
+    since = django_filters.IsoDateTimeFilter(help_text=_("接收时间不早于（ISO 8601）"))
+    mine = django_filters.BooleanFilter(help_text=_("只看我上报的"))
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+
+def _idempotency_key(request: Request, client_uuid) -> tuple[str | None, str]:
+    """(key scoped to the user, the field the caller used for it)."""
+    header = (request.META.get(IDEMPOTENCY_HEADER) or "").strip()
+    body = str(client_uuid) if client_uuid else ""
+    if header and len(header) > IDEMPOTENCY_KEY_MAX:
+        raise FieldError(
+            "idempotency_key", _("Idempotency-Key 不能超过 %(n)d 个字符。") % {"n": IDEMPOTENCY_KEY_MAX}
+        )
+    if header and body and header.lower() != body.lower():
+        raise FieldError("client_uuid", _("client_uuid 与 Idempotency-Key 请求头不一致。"))
+    raw = body or header
+    if not raw:
+        return None, "client_uuid"
+    return f"u{request.user.pk}:{raw.lower() if body else raw}", "client_uuid" if body else "idempotency_key"
+
+
+def _source_for(user, asked: str | None) -> str:
+    if asked == Report.Source.HOTLINE:
+        if not selectors.user_is_dispatcher(user=user):
+            raise FieldError("source", _("只有调度员可以登记 12345 热线工单。"))
+        return Report.Source.HOTLINE
+    if asked == Report.Source.CITIZEN:
+        return Report.Source.CITIZEN
+    if selectors.user_is_grid_worker(user=user):
+        return Report.Source.GRID_WORKER
+    return Report.Source.CITIZEN
+
+
+class ReportViewSet(
+    IntakeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """上报事件：上报、列表、详情，以及调度员的受理和指派。"""
+
+    queryset = Report.objects.none()  # for schema introspection; requests use the selectors
+    permission_classes = (IsAuthenticated,)
+    pagination_class = ReportPagination
+    filter_backends = (django_filters.DjangoFilterBackend,)
+    filterset_class = ReportFilter
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self):
+        return serializers.ReportSerializer if self.action == "list" else serializers.ReportDetailSerializer
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        filterset = ReportFilter(self.request.query_params, queryset=queryset)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")}
+        mine = params.pop("mine", False)
+        return selectors.report_list(**params, reporter=self.request.user if mine else None)
+
+    def get_object(self) -> Report:
+        report = selectors.report_get(pk=int(self.kwargs["pk"]))
+        if report is None:
+            raise exceptions.NotFound(_("没有编号为 %(id)s 的上报。") % {"id": self.kwargs["pk"]})
+        return report
+
+    def _detail(self, report: Report, **kwargs) -> Response:
+        fresh = selectors.report_get(pk=report.pk)
+        return Response(self.get_serializer(fresh).data, **kwargs)
+
+    @extend_schema(
+        request=serializers.ReportCreateSerializer,
+        responses={
+            201: serializers.ReportDetailSerializer,
+            200: OpenApiResponse(serializers.ReportDetailSerializer, description="幂等重放"),
+            400: OpenApiResponse(description="{字段: [错误说明]}"),
+            413: OpenApiResponse(description="请求内容过大"),
+            422: OpenApiResponse(description="幂等键已用于内容不同的上报"),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        incoming = serializers.ReportCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        v = incoming.validated_data
+        key, key_field = _idempotency_key(request, v.get("client_uuid"))
+        data = ReportInput(
+            source=_source_for(request.user, v.get("source")),
+            lon=v["lon"],
+            lat=v["lat"],
+            crs=v.get("crs") or None,
+            matter_code=v.get("matter") or None,
+            description=v.get("description", ""),
+            address=v.get("address", ""),
+            accuracy=v.get("accuracy"),
+            priority=v.get("priority", Report.Priority.NORMAL),
+            reporter_name=v.get("reporter_name", ""),
+            reporter_phone=v.get("reporter_phone", ""),
+            reported_at=v.get("reported_at"),
+        )
+        try:
+            report, created = report_submit(
+                data=data,
+                reporter=request.user,
+                idempotency_key=key,
+                photos=request.FILES.getlist("photos"),
+            )
+        except IdempotencyConflict as exc:
+            raise Unprocessable({key_field: [exc.message]}) from None
+        if created:
+            return self._detail(report, status=status.HTTP_201_CREATED)
+        return self._detail(report, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+
+    @extend_schema(request=None, responses={200: serializers.ReportDetailSerializer})
+    @action(detail=True, methods=["post"], permission_classes=(IsAuthenticated, IsDispatcher))
+    def acknowledge(self, request: Request, pk=None) -> Response:
+        report = report_acknowledge(report=self.get_object(), actor=request.user)
+        return self._detail(report)
+
+    @extend_schema(
+        request=serializers.ReportAssignSerializer, responses={200: serializers.ReportDetailSerializer}
+    )
+    @action(detail=True, methods=["post"], permission_classes=(IsAuthenticated, IsDispatcher))
+    def assign(self, request: Request, pk=None) -> Response:
+        incoming = serializers.ReportAssignSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        code = incoming.validated_data["team"].strip()
+        team = Team.objects.filter(code=code).first()
+        if team is None:
+            raise FieldError("team", _("没有编号为 %(code)s 的队伍。") % {"code": code})
+        report = report_assign(
+            report=self.get_object(),
+            team=team,
+            actor=request.user,
+            note=incoming.validated_data.get("note", ""),
+        )
+        return self._detail(report)
+
+
+# --- camera alerts ------------------------------------------------------------------------------
+
+
+class CameraAlertView(IntakeErrorsMixin, APIView):
+    """摄像头告警：同一摄像头同类告警在合并窗口内并入未办结的上报。"""
+
+    authentication_classes = (DeviceKeyAuthentication,)
+    permission_classes = (IsCamera,)
+
+    @extend_schema(
+        request=serializers.CameraAlertSerializer,
+        responses={
+            201: OpenApiResponse(description="新上报：{report, merged: false, repeat_count}"),
+            200: OpenApiResponse(description="已并入未办结的上报：{report, merged: true, repeat_count}"),
+            400: OpenApiResponse(description="{字段: [错误说明]}"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        device: Device = request.auth
+        camera = Camera.objects.select_related("device").filter(device=device).first()
+        if camera is None:
+            raise exceptions.PermissionDenied({"device": [_("该设备未登记为摄像头。")]})
+        incoming = serializers.CameraAlertSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        v = incoming.validated_data
+        event_id = (v.get("event_id") or "").strip()
+        report, merged = camera_alert_submit(
+            camera=camera,
+            alert_type=v["alert_type"],
+            observed_at=v.get("observed_at"),
+            lon=v.get("lon"),
+            lat=v.get("lat"),
+            confidence=v.get("confidence"),
+            snapshot=request.FILES.get("snapshot"),
+            idempotency_key=f"camera:{device.code}:{event_id}" if event_id else None,
+        )
+        fresh = selectors.report_get(pk=report.pk)
+        body = {
+            "report": serializers.ReportSerializer(fresh, context={"request": request}).data,
+            "merged": merged,
+            "repeat_count": fresh.repeat_count,
+        }
+        return Response(body, status=status.HTTP_200_OK if merged else status.HTTP_201_CREATED)
