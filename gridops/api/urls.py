@@ -2,6 +2,8 @@
 
 from django.urls import include, path
 
+from gridops.api import schema  # noqa: F401  (registers the device-key security scheme)
+
 urlpatterns = [
     path("", include("gridops.api.reports_urls")),
     path("", include("gridops.api.pings_urls")),

@@ -1,0 +1,452 @@
+"""GPS pings, patrol units and their alerts over HTTP: thin doors onto gridops.services.pings and
+gridops.selectors.units.
+
+    POST /api/v1/pings/                      a tracker's batch (device key only)
+    GET  /api/v1/units/[?team=&kind=&outside=]
+    GET  /api/v1/units/{id}/
+    GET  /api/v1/units/{id}/track/?start=&end=
+    GET  /api/v1/alerts/[?status=&kind=&team=]
+    GET  /api/v1/alerts/{id}/
+    POST /api/v1/alerts/{id}/acknowledge/    a signed-in user
+"""
+
+from datetime import datetime, timedelta
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import permissions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ReadOnlyModelViewSet
+
+from geodata.api.filters import StrictBooleanFilter
+from geodata.api.serializers import CodeNameSerializer
+from geodata.coords import CRS_CHOICES
+from geodata.models import Team
+from gridops.auth import DeviceKeyAuthentication, IsTracker
+from gridops.models import Alert, Unit
+from gridops.selectors import units as selectors
+from gridops.services.pings import (
+    AlertStateError,
+    DeviceNotBound,
+    PingBatchError,
+    alert_acknowledge,
+    ping_batch_ingest,
+)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("当前状态不允许该操作。")
+    default_code = "conflict"
+
+
+class TrackerOnly(IsTracker):
+    message = gettext_lazy("只有定位终端（车载终端、执法终端、无人机）可以上传定位。")
+
+
+# --- Serializers (documentation of the answers; the service validates the pings itself) -----------
+
+
+@extend_schema_field(
+    {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "nullable": True}
+)
+class LonLatField(serializers.Field):
+    """[lon, lat] of a point (WGS-84), like the websocket payloads; null when there is none."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return [value.x, value.y] if value is not None else None
+
+
+class PingItemSerializer(serializers.Serializer):
+    t = serializers.CharField(help_text=gettext_lazy("定位时间：带时区的 ISO 8601，或 Unix 秒"))
+    lon = serializers.FloatField(help_text=gettext_lazy("经度"))
+    lat = serializers.FloatField(help_text=gettext_lazy("纬度"))
+    speed = serializers.FloatField(required=False, allow_null=True, help_text=gettext_lazy("速度（km/h）"))
+    heading = serializers.FloatField(
+        required=False, allow_null=True, help_text=gettext_lazy("方向（度，0–360，正北为 0）")
+    )
+    accuracy = serializers.FloatField(required=False, allow_null=True, help_text=gettext_lazy("精度（米）"))
+    crs = serializers.ChoiceField(
+        choices=list(CRS_CHOICES), required=False, help_text=gettext_lazy("坐标系，默认取设备登记的坐标系")
+    )
+
+
+class PingBatchRequestSerializer(serializers.Serializer):
+    items = PingItemSerializer(many=True, help_text=gettext_lazy("定位点（也可直接提交数组）"))
+
+
+class PingItemOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text=gettext_lazy("在请求 items 中的序号（从 0 开始）"))
+    status = serializers.ChoiceField(choices=["duplicate", "rejected"])
+    code = serializers.CharField(help_text=gettext_lazy("原因代码，如 time_in_future、swapped、duplicate"))
+    field = serializers.CharField(required=False, help_text=gettext_lazy("出错的字段（仅 rejected）"))
+    message = serializers.CharField()
+
+
+class UnitPositionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    team = serializers.CharField(help_text=gettext_lazy("队伍编号"))
+    point = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    heading = serializers.FloatField(allow_null=True)
+    speed = serializers.FloatField(allow_null=True)
+    fix_at = serializers.DateTimeField(allow_null=True)
+    outside_since = serializers.DateTimeField(allow_null=True)
+
+
+class PingBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    items = PingItemOutcomeSerializer(
+        many=True, help_text=gettext_lazy("仅列出未入库的点（重复或拒收）；未列出的序号均已接收")
+    )
+    unit = UnitPositionSerializer(help_text=gettext_lazy("巡查单元的最新位置"))
+
+
+class PingErrorsSerializer(serializers.Serializer):
+    items = serializers.ListField(child=serializers.CharField(), required=False)
+    device = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class UnitRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    team = CodeNameSerializer(read_only=True)
+    point = LonLatField(source="fix_point")
+    speed = serializers.FloatField(source="fix_speed", read_only=True, allow_null=True)
+    heading = serializers.FloatField(source="fix_heading", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Unit
+        fields = (
+            "id",
+            "code",
+            "name",
+            "kind",
+            "kind_display",
+            "team",
+            "plate",
+            "active",
+            "point",
+            "speed",
+            "heading",
+            "fix_at",
+            "outside_since",
+        )
+        read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    unit = UnitRefSerializer(read_only=True, allow_null=True)
+    team = CodeNameSerializer(read_only=True, allow_null=True)
+    township = CodeNameSerializer(read_only=True, allow_null=True)
+    point = LonLatField()
+    data = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = (
+            "id",
+            "kind",
+            "kind_display",
+            "status",
+            "status_display",
+            "message",
+            "unit",
+            "team",
+            "township",
+            "point",
+            "raised_at",
+            "cleared_at",
+            "data",
+        )
+        read_only_fields = fields
+
+
+class TrackSegmentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class TrackIsolatedSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    point = serializers.ListField(child=serializers.FloatField())
+    speed = serializers.FloatField(allow_null=True)
+    heading = serializers.FloatField(allow_null=True)
+
+
+class TrackPropertiesSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text=gettext_lazy("时段内定位点总数"))
+    gap_seconds = serializers.IntegerField(help_text=gettext_lazy("相邻定位点间隔超过该秒数即断开轨迹"))
+    segments = TrackSegmentSerializer(many=True)
+    times = serializers.ListField(
+        child=serializers.ListField(child=serializers.DateTimeField()),
+        help_text=gettext_lazy("与 geometry.coordinates 一一对应的定位时间"),
+    )
+    speeds = serializers.ListField(child=serializers.ListField(child=serializers.FloatField(allow_null=True)))
+    headings = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(allow_null=True))
+    )
+    isolated = TrackIsolatedSerializer(many=True, help_text=gettext_lazy("前后都断开、无法连线的单个定位点"))
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {
+            "type": {"type": "string", "enum": ["MultiLineString"]},
+            "coordinates": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+            },
+        },
+    }
+)
+class MultiLineStringField(serializers.JSONField):
+    pass
+
+
+class TrackSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.IntegerField()
+    geometry = MultiLineStringField()
+    properties = TrackPropertiesSerializer()
+
+
+class ApiErrorsSerializer(serializers.Serializer):
+    """4xx: {"<field>": ["message", ...]}."""
+
+    start = serializers.ListField(child=serializers.CharField(), required=False)
+    end = serializers.ListField(child=serializers.CharField(), required=False)
+    status = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+# --- Pings ---------------------------------------------------------------------------------------------
+
+
+class PingBatchView(APIView):
+    """A tracker's batch of GPS fixes. Only a device key opens it: a signed-in person's session
+    is not even looked at (no CSRF question, and no way to forge a unit's track from a browser)."""
+
+    authentication_classes = [DeviceKeyAuthentication]
+    permission_classes = [TrackerOnly]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="pings_create",
+        summary=gettext_lazy("上传定位（批量）"),
+        description=gettext_lazy(
+            "定位终端用设备密钥（Authorization: Device <密钥>）上传一批定位点。"
+            "逐点判断：接收、重复（同一设备同一定位时间）或拒收（附原因代码与说明）；"
+            "部分拒收时仍返回 200。整批格式错误或超过上限返回 400；设备未绑定巡查单元返回 403。"
+        ),
+        request=PingBatchRequestSerializer,
+        responses={
+            200: PingBatchResultSerializer,
+            400: PingErrorsSerializer,
+            401: PingErrorsSerializer,
+            403: PingErrorsSerializer,
+        },
+        examples=[
+            OpenApiExample(
+                "一批两个点",
+                value={
+                    "items": [
+                        {"t": "2026-05-01T09:30:00+08:00", "lon": 121.87, "lat": 29.47, "speed": 32.5},
+                        {"t": 1777599005, "lon": 121.871, "lat": 29.471, "heading": 90, "accuracy": 8},
+                    ]
+                },
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if isinstance(data, list):
+            items = data
+        elif isinstance(data, dict) and "items" in data:
+            items = data["items"]
+        else:
+            raise ValidationError({"items": [_('请求体应为 {"items": [...]} 或定位点数组。')]})
+        try:
+            result = ping_batch_ingest(device=request.auth, items=items)
+        except DeviceNotBound as exc:
+            raise PermissionDenied({exc.field: [exc.message]}) from None
+        except PingBatchError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        return Response(result.as_dict())
+
+
+# --- Units --------------------------------------------------------------------------------------------
+
+
+class _NotFoundInChinese:
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            raise NotFound(
+                _("没有%(what)s“%(key)s”。")
+                % {"what": self.queryset.model._meta.verbose_name, "key": self.kwargs.get("pk")}
+            ) from None
+
+
+def _team_filter() -> filters.ModelChoiceFilter:
+    return filters.ModelChoiceFilter(
+        queryset=Team.objects.only("id", "code"),
+        to_field_name="code",
+        field_name="team",
+        help_text=gettext_lazy("队伍编号"),
+        error_messages={"invalid_choice": gettext_lazy("未知的队伍编号 %(value)s。")},
+    )
+
+
+class UnitFilter(filters.FilterSet):
+    team = _team_filter()
+    kind = filters.ChoiceFilter(choices=Unit.Kind.choices, help_text=gettext_lazy("类型"))
+    outside = StrictBooleanFilter(
+        field_name="outside_since", method="filter_outside", help_text=gettext_lazy("是否正在辖区外")
+    )
+
+    class Meta:
+        model = Unit
+        fields = ("team", "kind", "outside")
+
+    def filter_outside(self, queryset, name, value):
+        return queryset if value is None else queryset.filter(outside_since__isnull=not value)
+
+
+class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
+    """巡查单元及其最新位置；轨迹回放。"""
+
+    queryset = Unit.objects.none()  # for schema introspection; requests use get_queryset()
+    serializer_class = UnitSerializer
+    filterset_class = UnitFilter
+
+    def get_queryset(self):
+        return selectors.unit_list()
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":  # a detail or track lookup by id ignores the list parameters
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        operation_id="units_track",
+        summary=gettext_lazy("轨迹回放"),
+        description=gettext_lazy(
+            "时段内的定位点，按定位时间连成线；相邻两点间隔超过 5 分钟即断开（MultiLineString 的一条线），"
+            "不会把断档画成直线。默认最近 24 小时，最长 7 天；不带时区的时间按北京时间（Asia/Shanghai）理解。"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认结束前 24 小时）")
+            ),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+        ],
+        filters=False,
+        responses={200: TrackSerializer, 400: ApiErrorsSerializer, 404: ApiErrorsSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="track", pagination_class=None, filter_backends=[])
+    def track(self, request: Request, pk=None) -> Response:
+        unit = self.get_object()
+        end = _parse_time(request.query_params.get("end"), "end") or timezone.now()
+        start = _parse_time(request.query_params.get("start"), "start") or end - timedelta(
+            hours=selectors.TRACK_DEFAULT_HOURS
+        )
+        if start >= end:
+            raise ValidationError({"start": [_("开始时间必须早于结束时间。")]})
+        if end - start > timedelta(days=selectors.TRACK_MAX_DAYS):
+            raise ValidationError(
+                {"end": [_("时间范围不能超过 %(n)d 天。") % {"n": selectors.TRACK_MAX_DAYS}]}
+            )
+        return Response(selectors.unit_track(unit=unit, start=start, end=end))
+
+
+def _parse_time(raw: str | None, field: str) -> datetime | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = parse_datetime(raw.strip())
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError({field: [_("应为 ISO 8601 时间，例如 2026-05-01T09:30:00+08:00。")]})
+    return make_aware(value) if is_naive(value) else value  # naive: Asia/Shanghai (TIME_ZONE)
+
+
+# --- Alerts -------------------------------------------------------------------------------------------
+
+
+class AlertFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Alert.Status.choices, help_text=gettext_lazy("状态"))
+    kind = filters.ChoiceFilter(choices=Alert.Kind.choices, help_text=gettext_lazy("类型"))
+    team = _team_filter()
+
+    class Meta:
+        model = Alert
+        fields = ("status", "kind", "team")
+
+
+class AlertViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
+    """告警（如巡查单元驶离辖区），最新的在前。"""
+
+    queryset = Alert.objects.none()  # for schema introspection; requests use get_queryset()
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+
+    def get_queryset(self):
+        return selectors.alert_list()
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        operation_id="alerts_acknowledge",
+        summary=gettext_lazy("确认告警"),
+        description=gettext_lazy(
+            "值班人员确认已看到告警（需登录）。重复确认无副作用；已解除的告警返回 409。"
+        ),
+        request=None,
+        responses={200: AlertSerializer, 404: ApiErrorsSerializer, 409: ApiErrorsSerializer},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def acknowledge(self, request: Request, pk=None) -> Response:
+        alert = self.get_object()
+        try:
+            alert = alert_acknowledge(alert=alert, user=request.user)
+        except AlertStateError as exc:
+            raise Conflict({exc.field: [exc.message]}) from None
+        return Response(AlertSerializer(alert).data)

@@ -1,0 +1,695 @@
+"""GPS ping intake: one batch from one device → track rows, live position, out-of-zone alerts.
+
+    validate each item (time, coordinates, CRS, speed/heading/accuracy)     pure Python, no DB
+    ── transaction ──────────────────────────────────────────────────────────────────────────
+    lock the unit row (one batch of a unit at a time: the geofence state is a read-modify-write)
+    INSERT … SELECT FROM unnest(…) ON CONFLICT (device_id, fixed_at) DO NOTHING RETURNING fixed_at
+    geofence over the accepted fixes newer than the live position, in fix order
+    one UPDATE of the unit (live position + outside_since) and the device (last_seen_at)
+    alerts raised / cleared, each with its outbox event
+    ── after commit ─────────────────────────────────────────────────────────────────────────
+    one ephemeral `unit.moved` notice if the live position moved
+
+Why raw SQL for the insert: bulk_create would build one model instance per ping and cannot say
+which rows were duplicates; one INSERT over unnest() arrays sends the whole batch in one round trip
+and RETURNING names the rows that went in. Measured on this 2-core machine (in-process, 100 batches
+of 100, best of 5 while other jobs shared the CPU): a 100-ping batch costs ~2.8 ms wall / 2.2 ms CPU
+through this function (~36,000 pings/s) and ~5 ms wall / 4 ms CPU through the HTTP view with
+Django's test client, device-key auth included (~20,000 pings/s); medians under load were ~9 and
+~13 ms. Before the array literals were built by hand (_array) psycopg's list adapter alone cost ~2 ms.
+
+The live position only moves forward in fix time: late fixes (a tracker emptying its buffer after a
+tunnel) are stored as track but never move the marker back, and never change the geofence state.
+
+Geofence: a fix is inside when the cell holding it (routing index, lowest-code tie-break) belongs
+to a zone of the unit's team in the coverage version in force, or — only evaluated for fixes that
+are not — when it lies within GEOFENCE_TOLERANCE_METRES of the union of the team's cells. A unit
+outside continuously (by fix time) for GEOFENCE_DWELL_SECONDS raises one out-of-zone alert; coming
+back inside clears it. So GPS drift along the border and short excursions raise nothing.
+"""
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from geodata.coords import CRS_CHOICES, CoordinateError, in_service_area, point_from_request, to_wgs84
+from geodata.errors import FieldError
+from geodata.models import Region
+from geodata.routing import RoutingIndex, routing_index
+from gridops.models import Alert, Device, Ping, Unit
+from gridops.realtime import events
+from gridops.realtime.outbox import live_send, outbox_emit
+
+logger = logging.getLogger("gridops.pings")
+
+SPEED_MAX_KMH = 500.0  # a drone or a car on the expressway stays far below; more is a unit error
+ACCURACY_MAX_M = 100_000.0
+# Epoch values above this are milliseconds sent as seconds (year 5138 onwards): say so.
+EPOCH_SECONDS_MAX = 1e11
+
+# Per-item reason codes (stable: terminals and the simulator may act on them).
+CODE_DUPLICATE = "duplicate"  # already stored (same device and fix time)
+CODE_DUPLICATE_IN_BATCH = "duplicate_in_batch"  # the same fix time earlier in this batch
+CODE_INVALID_ITEM = "invalid_item"
+CODE_MISSING_TIME = "missing_time"
+CODE_BAD_TIME = "bad_time"
+CODE_TIME_IN_FUTURE = "time_in_future"
+CODE_TIME_TOO_OLD = "time_too_old"
+CODE_MISSING_COORDINATES = "missing_coordinates"
+CODE_NOT_A_NUMBER = "not_a_number"
+CODE_NOT_FINITE = "not_finite"
+CODE_OUT_OF_RANGE = "out_of_range"
+CODE_SWAPPED = "swapped"
+CODE_OUTSIDE_SERVICE_AREA = "outside_service_area"
+CODE_UNKNOWN_CRS = "unknown_crs"
+CODE_BAD_SPEED = "bad_speed"
+CODE_BAD_HEADING = "bad_heading"
+CODE_BAD_ACCURACY = "bad_accuracy"
+
+
+class PingBatchError(FieldError):
+    """The request as a whole is unusable (not a list, empty, too large) → 400."""
+
+
+class DeviceNotBound(FieldError):
+    """The device is not the tracker of an active unit: nothing can be stored → 403."""
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, field: str, message: str) -> None:
+        self.code, self.field, self.message = code, field, message
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    index: int
+    fixed_at: datetime
+    lon: float
+    lat: float
+    speed: float | None
+    heading: float | None
+    accuracy: float | None
+
+
+@dataclass
+class BatchResult:
+    """The answer to one batch. `items` lists only the items that were not stored (duplicate or
+    rejected), by index in the request; every index not listed was accepted."""
+
+    unit: Unit
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    items: list[dict] = field(default_factory=list)
+    moved: bool = False
+    alerts_raised: list[Alert] = field(default_factory=list)
+    alerts_cleared: list[Alert] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "items": self.items,
+            "unit": events.unit_position_payload(self.unit),
+        }
+
+
+# --- Validation ------------------------------------------------------------------------------------
+
+
+def _number(raw, code: str, field: str) -> float:
+    if isinstance(raw, bool):
+        raise _Rejected(code, field, _("必须是数字，收到 %(raw)r。") % {"raw": raw})
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise _Rejected(code, field, _("必须是数字，收到 %(raw)r。") % {"raw": raw}) from None
+    if not math.isfinite(value):
+        raise _Rejected(code, field, _("必须是有限数字（不能是 NaN 或无穷）。"))
+    return value
+
+
+def _optional(item: dict, key: str):
+    raw = item.get(key)
+    return None if raw is None or raw == "" else raw
+
+
+def _parse_time(raw) -> datetime:
+    """ISO 8601 with an offset, or epoch seconds (number or numeric string)."""
+    if raw is None or raw == "":
+        raise _Rejected(CODE_MISSING_TIME, "t", _("缺少定位时间 t。"))
+    if isinstance(raw, str) and not raw.strip().replace(".", "", 1).isdigit():
+        try:
+            parsed = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise _Rejected(
+                CODE_BAD_TIME,
+                "t",
+                _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒，收到 %(raw)r。") % {"raw": raw},
+            )
+        if parsed.tzinfo is None:
+            # A naive time is ambiguous (device local time? UTC?): an 8-hour error on the map.
+            raise _Rejected(
+                CODE_BAD_TIME,
+                "t",
+                _("定位时间必须带时区，例如 2026-05-01T09:30:00+08:00，收到 %(raw)r。") % {"raw": raw},
+            )
+        return parsed
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。"))
+    epoch = float(raw)
+    if not math.isfinite(epoch):
+        raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。"))
+    if epoch > EPOCH_SECONDS_MAX:
+        raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为 Unix 秒，收到的数值过大（是否误用了毫秒？）。"))
+    try:
+        return datetime.fromtimestamp(epoch, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。")) from None
+
+
+def _coordinate_rejection(lon_raw, lat_raw, crs: str) -> _Rejected:
+    """Name the coordinate problem with a code, using geodata.coords for the wording (the slow,
+    explanatory path: only taken for items the fast path refused)."""
+    try:
+        point_from_request(lon_raw, lat_raw, crs)
+    except CoordinateError as exc:
+        error = exc
+    else:  # the fast path refused something the careful path accepts: cannot happen, but be safe
+        return _Rejected(CODE_OUTSIDE_SERVICE_AREA, "lon", _("坐标不在服务区域内。"))
+    if error.field == "crs":
+        return _Rejected(CODE_UNKNOWN_CRS, "crs", error.message)
+    values = []
+    for raw in (lon_raw, lat_raw):
+        try:
+            values.append(float(raw) if not isinstance(raw, bool) else None)
+        except (TypeError, ValueError):
+            values.append(None)
+    if any(v is None for v in values):
+        return _Rejected(CODE_NOT_A_NUMBER, error.field, error.message)
+    lon, lat = values
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return _Rejected(CODE_NOT_FINITE, error.field, error.message)
+    try:  # the message already says "swapped" when the reversed pair lands in the service area
+        point_from_request(lat, lon, crs)
+    except CoordinateError:
+        pass
+    else:
+        return _Rejected(CODE_SWAPPED, error.field, error.message)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return _Rejected(CODE_OUT_OF_RANGE, error.field, error.message)
+    return _Rejected(CODE_OUTSIDE_SERVICE_AREA, error.field, error.message)
+
+
+def _validate_item(item, index: int, *, default_crs: str, earliest: datetime, latest: datetime) -> Fix:
+    if not isinstance(item, dict):
+        raise _Rejected(CODE_INVALID_ITEM, "items", _("每个定位点应为 JSON 对象。"))
+    fixed_at = _parse_time(item.get("t"))
+    if fixed_at > latest:
+        raise _Rejected(
+            CODE_TIME_IN_FUTURE,
+            "t",
+            _("定位时间晚于服务器时间超过 %(n)d 秒（设备时钟不准？）。")
+            % {"n": settings.PING_MAX_FUTURE_SECONDS},
+        )
+    if fixed_at < earliest:
+        raise _Rejected(
+            CODE_TIME_TOO_OLD,
+            "t",
+            _("定位时间早于 %(days)s 天前，不再接收。")
+            % {"days": round(settings.PING_MAX_AGE_SECONDS / 86400, 1)},
+        )
+
+    lon_raw, lat_raw = item.get("lon"), item.get("lat")
+    if lon_raw is None or lat_raw is None or lon_raw == "" or lat_raw == "":
+        missing = "lon" if lon_raw is None or lon_raw == "" else "lat"
+        raise _Rejected(CODE_MISSING_COORDINATES, missing, _("缺少坐标 %(f)s。") % {"f": missing})
+    crs = item.get("crs") or default_crs
+    # Fast path for the common case (finite numbers in the service area); anything else goes the
+    # explanatory way through geodata.coords.point_from_request.
+    try:
+        if isinstance(lon_raw, bool) or isinstance(lat_raw, bool) or not isinstance(crs, str):
+            raise ValueError
+        lon, lat = float(lon_raw), float(lat_raw)
+        crs = crs.lower()
+        if crs != "wgs84":
+            if crs not in CRS_CHOICES:
+                raise ValueError
+            if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError
+            lon, lat = to_wgs84(lon, lat, crs)
+        if not (math.isfinite(lon) and math.isfinite(lat) and in_service_area(lon, lat)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _coordinate_rejection(lon_raw, lat_raw, crs if isinstance(crs, str) else str(crs)) from None
+
+    speed = _optional(item, "speed")
+    if speed is not None:
+        speed = _number(speed, CODE_BAD_SPEED, "speed")
+        if not 0 <= speed <= SPEED_MAX_KMH:
+            raise _Rejected(
+                CODE_BAD_SPEED, "speed", _("速度应在 0 到 %(max)d km/h 之间。") % {"max": SPEED_MAX_KMH}
+            )
+    heading = _optional(item, "heading")
+    if heading is not None:
+        heading = _number(heading, CODE_BAD_HEADING, "heading")
+        if not 0 <= heading <= 360:
+            raise _Rejected(CODE_BAD_HEADING, "heading", _("方向应在 0 到 360 度之间。"))
+        heading %= 360  # 360 is north too; stored as 0
+    accuracy = _optional(item, "accuracy")
+    if accuracy is not None:
+        accuracy = _number(accuracy, CODE_BAD_ACCURACY, "accuracy")
+        if not 0 <= accuracy <= ACCURACY_MAX_M:
+            raise _Rejected(CODE_BAD_ACCURACY, "accuracy", _("定位精度应在 0 到 100000 米之间。"))
+    return Fix(index, fixed_at, lon, lat, speed, heading, accuracy)
+
+
+# --- Storage -----------------------------------------------------------------------------------------
+
+_INSERT_SQL = f"""
+INSERT INTO {Ping._meta.db_table} (unit_id, device_id, fixed_at, received_at, point, speed, heading, accuracy)
+SELECT %s, %s, t.fixed_at, %s, ST_SetSRID(ST_MakePoint(t.lon, t.lat), {settings.SRID}), t.speed, t.heading,
+       t.accuracy
+FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
+     AS t(fixed_at, lon, lat, speed, heading, accuracy)
+ON CONFLICT (device_id, fixed_at) DO NOTHING
+RETURNING (extract(epoch FROM fixed_at) * 1000000)::bigint
+"""
+
+# One statement for the device's last_seen_at and the unit's live position. The WHERE clause keeps
+# the position moving forward only, even if a caller forgot the row lock.
+_UPDATE_UNIT_SQL = f"""
+WITH seen AS (UPDATE {Device._meta.db_table} SET last_seen_at = %s WHERE id = %s)
+UPDATE {Unit._meta.db_table}
+SET fix_at = %s, fix_point = ST_SetSRID(ST_MakePoint(%s, %s), {settings.SRID}), fix_speed = %s,
+    fix_heading = %s, outside_since = %s
+WHERE id = %s AND (fix_at IS NULL OR fix_at < %s)
+"""
+_UPDATE_DEVICE_SQL = f"UPDATE {Device._meta.db_table} SET last_seen_at = %s WHERE id = %s"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    """Exact microseconds since the epoch: the key the insert hands back for the rows it stored."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _array(values) -> str:
+    """A PostgreSQL array literal of floats. psycopg's list adapter checks every element against a
+    quoting regex (~2 ms for the six arrays of a 100-ping batch); numbers never need quoting."""
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+def _insert(unit: Unit, device: Device, fixes: list[Fix], received_at: datetime) -> set[int]:
+    """Store the fixes; returns the fix times (as _micros) that were new, the others being duplicates."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL,
+            [
+                unit.pk,
+                device.pk,
+                received_at,
+                "{" + ",".join(f.fixed_at.isoformat() for f in fixes) + "}",
+                _array(f.lon for f in fixes),
+                _array(f.lat for f in fixes),
+                _array(f.speed for f in fixes),
+                _array(f.heading for f in fixes),
+                _array(f.accuracy for f in fixes),
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# --- Geofence --------------------------------------------------------------------------------------
+
+# Team outlines in local metres, per routing index (rebuilt with it): {(version id, team id): geom}.
+_outline_cache: dict[tuple[int, int], object] = {}
+_outline_index: RoutingIndex | None = None
+_outline_lock = threading.Lock()
+_METRES_PER_DEGREE_LAT = 110_574.0
+_METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+
+
+def _metres_scale() -> tuple[float, float]:
+    """Equirectangular scale at the middle of the service area: within 1 % over a county, plenty
+    for a tolerance of tens of metres."""
+    _, min_lat, _, max_lat = settings.SERVICE_AREA_BBOX
+    mid = math.radians((min_lat + max_lat) / 2)
+    return _METRES_PER_DEGREE_LON_EQUATOR * math.cos(mid), _METRES_PER_DEGREE_LAT
+
+
+def _team_outline(index: RoutingIndex, version, team_id: int, domain: str):
+    """The union of the cells of the team's zones, in local metres (None if the team has none)."""
+    global _outline_index
+    with _outline_lock:
+        if _outline_index is not index:
+            _outline_cache.clear()
+            _outline_index = index
+        key = (version.id, team_id)
+        if key not in _outline_cache:
+            zones = version.zone_of_cell.get(domain)
+            outline = None
+            if zones is not None:
+                positions = np.flatnonzero(index.team_of_zone[zones] == team_id)
+                if len(positions):
+                    kx, ky = _metres_scale()
+                    cells = index.tree.geometries.take(positions)
+                    outline = shapely.transform(shapely.union_all(cells), lambda c: c * (kx, ky))
+                    shapely.prepare(outline)
+            _outline_cache[key] = outline
+        return _outline_cache[key]
+
+
+@dataclass
+class _Fence:
+    inside: np.ndarray  # bool per fix
+    township_ids: list[int | None]  # township of the cell holding each fix (None outside the grid)
+
+
+def _geofence(unit: Unit, fixes: list[Fix], at: datetime) -> _Fence | None:
+    """Inside/outside per fix, or None when the team has no zone in force (nothing to leave)."""
+    index = routing_index()
+    version = index.version_at(at)
+    if version is None:
+        return None
+    team = unit.team
+    zones = version.zone_of_cell.get(team.domain)
+    if zones is None:
+        return None
+    lons = np.fromiter((f.lon for f in fixes), dtype=float, count=len(fixes))
+    lats = np.fromiter((f.lat for f in fixes), dtype=float, count=len(fixes))
+    positions = index.cells_at(lons, lats, at)
+    in_grid = positions >= 0
+    zone_ids = np.where(in_grid, zones[np.where(in_grid, positions, 0)], 0)
+    inside = in_grid & (index.team_of_zone[zone_ids] == team.pk)
+    if not inside.all():
+        outline = _team_outline(index, version, team.pk, team.domain)
+        if outline is None:
+            return None
+        out = np.flatnonzero(~inside)
+        kx, ky = _metres_scale()
+        points = shapely.points(lons[out] * kx, lats[out] * ky)
+        inside[out] = shapely.dwithin(outline, points, settings.GEOFENCE_TOLERANCE_METRES)
+    townships = [index.cell_township[p] if p >= 0 else None for p in positions.tolist()]
+    return _Fence(inside=inside, township_ids=townships)
+
+
+def _active_alerts(unit: Unit) -> list[Alert]:
+    """The unit's current out-of-zone alert(s): open or acknowledged, not yet cleared."""
+    alerts = list(
+        Alert.objects.select_related("team", "township")
+        .defer("township__geom")  # the payload needs the code and name, not the polygon
+        .filter(
+            unit=unit,
+            kind=Alert.Kind.OUT_OF_ZONE,
+            status__in=[Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED],
+        )
+        .order_by("raised_at")
+    )
+    for alert in alerts:
+        alert.unit = unit
+    return alerts
+
+
+def _alert_raise(unit: Unit, fix: Fix, township_id: int | None, outside_since: datetime) -> Alert:
+    minutes = max(1, round(settings.GEOFENCE_DWELL_SECONDS / 60))
+    # Stored in the site language: the alert list and every console show the same text.
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("巡查单元 %(unit)s 驶离辖区已超过 %(minutes)d 分钟") % {
+            "unit": unit.name,
+            "minutes": minutes,
+        }
+    township = Region.objects.only("id", "code", "name").get(pk=township_id) if township_id else None
+    alert = Alert.objects.create(
+        kind=Alert.Kind.OUT_OF_ZONE,
+        status=Alert.Status.OPEN,
+        unit=unit,
+        team=unit.team,
+        township=township,
+        point=_point(fix.lon, fix.lat),
+        message=message,
+        data={
+            "outside_since": timezone.localtime(outside_since).isoformat(),
+            "fix_at": timezone.localtime(fix.fixed_at).isoformat(),
+            "dwell_seconds": settings.GEOFENCE_DWELL_SECONDS,
+        },
+        raised_at=fix.fixed_at,
+    )
+    outbox_emit(
+        type=events.ALERT_RAISED, data=events.alert_payload(alert), streams=events.alert_streams(alert)
+    )
+    logger.info(
+        "out-of-zone alert %s raised for unit %s (outside since %s)", alert.pk, unit.code, outside_since
+    )
+    return alert
+
+
+def _alert_clear(alert: Alert, fix: Fix) -> None:
+    alert.status = Alert.Status.CLEARED
+    alert.cleared_at = fix.fixed_at
+    alert.data = {**alert.data, "returned_at": timezone.localtime(fix.fixed_at).isoformat()}
+    alert.save(update_fields=["status", "cleared_at", "data"])
+    outbox_emit(
+        type=events.ALERT_UPDATED, data=events.alert_payload(alert), streams=events.alert_streams(alert)
+    )
+    logger.info("out-of-zone alert %s cleared: unit %s back inside", alert.pk, alert.unit_id)
+
+
+def _point(lon: float, lat: float) -> Point:
+    return Point(lon, lat, srid=settings.SRID)
+
+
+def _apply_geofence(unit: Unit, forward: list[Fix], result: BatchResult) -> datetime | None:
+    """Walk the new fixes in time order; raise or clear alerts; return the new outside_since."""
+    outside_since = unit.outside_since
+    fence = _geofence(unit, forward, forward[-1].fixed_at)
+    if fence is None:
+        return outside_since
+    if outside_since is None and fence.inside.all():
+        return None  # the common case: inside and staying inside, no alert to look at
+    dwell = timedelta(seconds=settings.GEOFENCE_DWELL_SECONDS)
+    active = _active_alerts(unit)
+    for k, fix in enumerate(forward):
+        if fence.inside[k]:
+            if outside_since is not None:
+                outside_since = None
+                for alert in active:
+                    _alert_clear(alert, fix)
+                    result.alerts_cleared.append(alert)
+                active = []
+            continue
+        if outside_since is None:
+            outside_since = fix.fixed_at
+        if not active and fix.fixed_at - outside_since >= dwell:
+            alert = _alert_raise(unit, fix, fence.township_ids[k], outside_since)
+            active = [alert]
+            result.alerts_raised.append(alert)
+    return outside_since
+
+
+# --- The service -----------------------------------------------------------------------------------
+
+
+_UNIT_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "kind",
+    "team_id",
+    "device_id",
+    "active",
+    "fix_at",
+    "fix_point",
+    "fix_speed",
+    "fix_heading",
+    "outside_since",
+    "team__id",
+    "team__code",
+    "team__name",
+    "team__domain",
+)
+
+
+def _locked_unit(device: Device) -> Unit:
+    # Only what the batch needs: the team's base point and other columns stay in the database.
+    unit = (
+        Unit.objects.select_related("team")
+        .only(*_UNIT_FIELDS)
+        .select_for_update(of=("self",))
+        .filter(device=device, active=True)
+        .first()
+    )
+    if unit is None:
+        raise DeviceNotBound(
+            "device", _("设备 %(code)s 未绑定在用的巡查单元，不能上传定位。") % {"code": device.code}
+        )
+    return unit
+
+
+def ping_batch_ingest(
+    *, device: Device, items: list[dict], received_at: datetime | None = None
+) -> BatchResult:
+    """Store one batch of GPS fixes from `device` (see the module docstring).
+
+    Bad items are rejected one by one (index, code, field, message) while the good ones are stored;
+    a fix already stored, or repeated within the batch, counts as a duplicate. Raises PingBatchError
+    when `items` is not a non-empty list of at most PING_MAX_BATCH, DeviceNotBound when the device
+    is not the tracker of an active unit.
+    """
+    if not isinstance(items, list):
+        raise PingBatchError("items", _("items 应为定位点列表。"))
+    if not items:
+        raise PingBatchError("items", _("items 不能为空。"))
+    if len(items) > settings.PING_MAX_BATCH:
+        raise PingBatchError(
+            "items",
+            _("每批最多 %(max)d 个定位点，收到 %(n)d 个；请分批上传。")
+            % {"max": settings.PING_MAX_BATCH, "n": len(items)},
+        )
+    received_at = received_at or timezone.now()
+    earliest = received_at - timedelta(seconds=settings.PING_MAX_AGE_SECONDS)
+    latest = received_at + timedelta(seconds=settings.PING_MAX_FUTURE_SECONDS)
+
+    outcomes: list[dict] = []
+    fixes: list[Fix] = []
+    seen: set[datetime] = set()
+    for i, item in enumerate(items):
+        try:
+            fix = _validate_item(item, i, default_crs=device.crs, earliest=earliest, latest=latest)
+        except _Rejected as r:
+            outcomes.append(
+                {"index": i, "status": "rejected", "code": r.code, "field": r.field, "message": r.message}
+            )
+            continue
+        if fix.fixed_at in seen:
+            outcomes.append(
+                {
+                    "index": i,
+                    "status": "duplicate",
+                    "code": CODE_DUPLICATE_IN_BATCH,
+                    "message": _("本批中已有相同定位时间的点。"),
+                }
+            )
+            continue
+        seen.add(fix.fixed_at)
+        fixes.append(fix)
+
+    with transaction.atomic():
+        unit = _locked_unit(device)
+        result = BatchResult(unit=unit)
+        inserted = _insert(unit, device, fixes, received_at) if fixes else set()
+        stored: list[Fix] = []
+        for fix in fixes:
+            if _micros(fix.fixed_at) in inserted:
+                stored.append(fix)
+            else:
+                outcomes.append(
+                    {
+                        "index": fix.index,
+                        "status": "duplicate",
+                        "code": CODE_DUPLICATE,
+                        "message": _("该定位点已接收过。"),
+                    }
+                )
+        # Late fixes are track only: the live position and the geofence move forward in fix time.
+        forward = sorted(
+            (f for f in stored if unit.fix_at is None or f.fixed_at > unit.fix_at), key=lambda f: f.fixed_at
+        )
+        with connection.cursor() as cursor:
+            if forward:
+                newest = forward[-1]
+                outside_since = _apply_geofence(unit, forward, result)
+                cursor.execute(
+                    _UPDATE_UNIT_SQL,
+                    [
+                        received_at,
+                        device.pk,
+                        newest.fixed_at,
+                        newest.lon,
+                        newest.lat,
+                        newest.speed,
+                        newest.heading,
+                        outside_since,
+                        unit.pk,
+                        newest.fixed_at,
+                    ],
+                )
+                unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
+                unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
+                unit.outside_since = outside_since
+                result.moved = True
+            else:
+                cursor.execute(_UPDATE_DEVICE_SQL, [received_at, device.pk])
+        device.last_seen_at = received_at
+        if result.moved:
+            live_send(
+                type=events.UNIT_MOVED,
+                data=events.unit_position_payload(unit),
+                streams=events.unit_streams(unit),
+            )
+
+    outcomes.sort(key=lambda o: o["index"])
+    result.items = outcomes
+    result.accepted = len(inserted)
+    result.rejected = sum(1 for o in outcomes if o["status"] == "rejected")
+    result.duplicate = len(outcomes) - result.rejected
+    if result.rejected:
+        first = next(o for o in outcomes if o["status"] == "rejected")
+        logger.info(
+            "pings from %s: %d accepted, %d duplicate, %d rejected (first: #%d %s %s)",
+            device.code,
+            result.accepted,
+            result.duplicate,
+            result.rejected,
+            first["index"],
+            first["code"],
+            first["message"],
+        )
+    return result
+
+
+# --- Alerts ----------------------------------------------------------------------------------------
+
+
+class AlertStateError(FieldError):
+    """The alert cannot make that move (e.g. acknowledging a cleared alert) → 409."""
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    """A dispatcher has seen the alert. Acknowledging twice is harmless (no second event); a
+    cleared alert cannot be acknowledged. An acknowledged out-of-zone alert is still the unit's
+    current one: it is cleared when the unit comes back, and no second alert is raised meanwhile."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("unit", "team").get(pk=alert.pk)
+        if alert.status == Alert.Status.ACKNOWLEDGED:
+            return alert
+        if alert.status != Alert.Status.OPEN:
+            raise AlertStateError("status", _("告警已解除，无需确认。"))
+        alert.status = Alert.Status.ACKNOWLEDGED
+        alert.data = {
+            **alert.data,
+            "acknowledged_by": user.get_username(),
+            "acknowledged_at": timezone.localtime().isoformat(),
+        }
+        alert.save(update_fields=["status", "data"])
+        outbox_emit(
+            type=events.ALERT_UPDATED, data=events.alert_payload(alert), streams=events.alert_streams(alert)
+        )
+    logger.info("alert %s acknowledged by %s", alert.pk, user.get_username())
+    return alert
