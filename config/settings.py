@@ -76,7 +76,9 @@ TEMPLATES = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # --- Database (PostgreSQL + PostGIS) ------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", "postgis://gridops:gridops@127.0.0.1:5432/gridops")

@@ -1,7 +1,15 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from frontend.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

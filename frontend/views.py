@@ -11,6 +11,7 @@ from django.views.generic import TemplateView
 from frontend import selectors
 from geodata.models import Domain, Region
 from geodata.routing import TRIAGE_NO_COVERAGE, TRIAGE_NO_TEAM, TRIAGE_OUTSIDE_GRID
+from gridops.realtime.access import live_default_stream
 
 # Grid cells are drawn from this zoom on (fetched by bbox); below it the map shows a hint.
 CELL_MIN_ZOOM = 13
@@ -43,7 +44,7 @@ def role_pages() -> list[dict]:
     return result
 
 
-def home_i18n() -> dict[str, str]:
+def home_i18n() -> dict[str, str | dict[str, str]]:
     """Every string home.js shows, translated for the request's language."""
     return {
         "layerTownships": _("乡镇/街道"),
@@ -80,6 +81,24 @@ def home_i18n() -> dict[str, str]:
         "zoneDomain": _("片区领域"),
         "allDomains": _("全部领域"),
         "badRequest": _("查询被拒绝"),
+        "liveConnecting": _("连接中…"),
+        "liveOn": _("实时"),
+        "liveCatchingUp": _("正在补齐…"),
+        "liveDown": _("连接中断，%(s)s 秒后重连"),
+        "liveDenied": _("无权收听"),
+        "layerReports": _("今日上报"),
+        "layerUnits": _("巡查单元"),
+        "triage": _("待分拣"),
+        "noMatter": _("未指定事项"),
+        "newReport": _("新上报"),
+        "updatedReport": _("上报更新"),
+        "alertRaised": _("告警"),
+        "alertUpdated": _("告警更新"),
+        "unitKindShort": {
+            "vehicle": pgettext("unit kind, one character on the map", "车"),
+            "officer": pgettext("unit kind, one character on the map", "人"),
+            "drone": pgettext("unit kind, one character on the map", "机"),
+        },
     }
 
 
@@ -102,6 +121,17 @@ class HomeView(TemplateView):
                     "teams": reverse("api:team-list"),
                     "matters": reverse("api:matter-list"),
                     "route": reverse("api:route"),
+                    "reports": reverse("api:report-list"),
+                    "units": reverse("api:unit-list"),
+                    "alerts": reverse("api:alert-list"),
+                },
+                "live": {
+                    "path": "/ws/live/",
+                    "stream": live_default_stream(self.request.user),
+                    "heartbeatSeconds": settings.LIVE_HEARTBEAT_SECONDS,
+                    "todayStart": timezone.localtime()
+                    .replace(hour=0, minute=0, second=0, microsecond=0)
+                    .isoformat(),
                 },
                 "map": {
                     "center": list(leaflet["DEFAULT_CENTER"]),

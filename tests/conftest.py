@@ -1,6 +1,16 @@
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _relay_stopped_before_the_database_goes(django_db_setup):
+    """Transactional tests start this process's outbox relay thread; stop it while the test
+    database still exists (depending on django_db_setup makes this teardown run before its own)."""
+    yield
+    from gridops.realtime.outbox import relay_stop
+
+    relay_stop()
+
+
 @pytest.fixture(autouse=True)
 def _routing_index_always_fresh(settings):
     """Tests change geodata between lookups: check the revision on every lookup."""

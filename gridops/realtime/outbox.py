@@ -167,6 +167,8 @@ class Relay:
         while stop is None or not stop.is_set():
             self.wake.wait(timeout=settings.OUTBOX_POLL_SECONDS)
             self.wake.clear()
+            if stop is not None and stop.is_set():
+                break
             try:
                 self.cycle()
             except Exception:  # keep the relay alive whatever happens; the next cycle retries
@@ -252,6 +254,7 @@ class _RelayThread(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="gridops-outbox-relay", daemon=True)
         self.relay = Relay()
+        self.stop_event = threading.Event()
 
     def kick(self) -> None:
         self.relay.wake.set()
@@ -261,9 +264,10 @@ class _RelayThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.relay.run()
+            self.relay.run(stop=self.stop_event)
         finally:
-            logger.error("outbox relay thread stopped; the next commit starts a new one")
+            if not self.stop_event.is_set():
+                logger.error("outbox relay thread stopped; the next commit starts a new one")
 
 
 _relay_lock = threading.Lock()
@@ -288,3 +292,14 @@ def relay_kick() -> None:
 def relay_ensure_running() -> None:
     """Start (or restart) this process's relay, e.g. where events are written by other processes."""
     _relay()
+
+
+def relay_stop(timeout: float = 5.0) -> None:
+    """Stop this process's relay (tests before their database goes; a clean shutdown)."""
+    global _relay_thread
+    with _relay_lock:
+        thread, _relay_thread = _relay_thread, None
+    if thread is not None and thread.is_alive():
+        thread.stop_event.set()
+        thread.kick()
+        thread.join(timeout)

@@ -77,6 +77,12 @@ def page(browser, page_log):
     page.add_init_script(
         "document.addEventListener('gridops:map-ready', (e) => { window.__gridopsMap = e.detail.map; });"
     )
+    # Every websocket the page opens, so tests can break the link like a flaky network does.
+    page.add_init_script(
+        "window.__gridopsSockets = []; const NativeWebSocket = window.WebSocket;"
+        "window.WebSocket = class extends NativeWebSocket {"
+        "  constructor(...args) { super(...args); window.__gridopsSockets.push(this); } };"
+    )
     page.set_default_timeout(15_000)
     yield page
     context.close()
@@ -90,3 +96,48 @@ def tiny_county_live(transactional_db, live_server, settings):
 
     settings.SERVICE_AREA_BBOX = TINY_COUNTY_SERVICE_AREA
     return build_tiny_county()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """The real ASGI application (HTTP and /ws/live/) under uvicorn in a thread of this process,
+    so it uses the test database; pytest-django's live_server speaks WSGI only (no websockets)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from config.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+
+    @dataclass
+    class Server:
+        url: str
+
+    yield Server(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def login(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login page, as a person would."""
+    page.goto(f"{base_url}/accounts/login/?next=/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click(".login-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/", wait_until="domcontentloaded")

@@ -107,3 +107,17 @@ export function route(api, { lon, lat, matter, signal }) {
     signal,
   });
 }
+
+// Today's reports (newest first, one page), the units with their live positions, open alerts.
+export async function recentReports(api, { since, signal } = {}) {
+  const page = await getJSON(api.reports, { params: { since, page_size: 200 }, signal });
+  return page.results || [];
+}
+
+export function units(api, { signal } = {}) {
+  return getAllResults(api.units, { signal });
+}
+
+export function openAlerts(api, { signal } = {}) {
+  return getAllResults(api.alerts, { params: { status: "open" }, signal });
+}

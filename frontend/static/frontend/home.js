@@ -3,6 +3,8 @@
 /* global L */
 
 import * as api from "./api.js";
+import { LiveConnection } from "./live.js";
+import { liveLayer } from "./livelayer.js";
 import {
   cellLayer,
   createPanes,
@@ -297,7 +299,7 @@ async function load() {
   townshipGroup.addTo(map);
   labelGroup.addTo(map);
   cells.addTo(map);
-  L.control
+  const layersControl = L.control
     .layers(
       baseLayers,
       {
@@ -318,8 +320,101 @@ async function load() {
   cells.refresh();
   showStatus("");
   setData("state", "ready");
+  if (state.live.stream) startLive(colours, layersControl);
   // Like django-leaflet's map:init: other modules (and tests) get the map without a global.
   document.dispatchEvent(new CustomEvent("gridops:map-ready", { detail: { map } }));
+}
+
+// --- Live: reports, units and alerts as they happen ------------------------------------------
+const liveStatus = document.getElementById("live-status");
+const liveFeed = document.getElementById("live-feed");
+const FEED_LENGTH = 12;
+
+function setLiveStatus({ state: linkState, retryIn }) {
+  const text = {
+    connecting: t.liveConnecting,
+    live: t.liveOn,
+    "catching-up": t.liveCatchingUp,
+    down: (t.liveDown || "").replace("%(s)s", retryIn ?? "…"),
+    denied: t.liveDenied,
+  }[linkState];
+  liveStatus.textContent = text || linkState;
+  liveStatus.dataset.state = linkState;
+  document.getElementById("live-panel").dataset.state = linkState;
+}
+
+function feedItem(message) {
+  const data = message.data;
+  const label = {
+    "report.created": t.newReport,
+    "report.updated": t.updatedReport,
+    "alert.raised": t.alertRaised,
+    "alert.updated": t.alertUpdated,
+  }[message.type];
+  if (!label) return null;
+  const time = (data.received_at || data.raised_at || "").slice(11, 19);
+  const text = message.type.startsWith("report.")
+    ? `${data.number} ${data.matter ? data.matter.name : t.noMatter} → ${data.team ? data.team.name : t.triage}`
+    : data.message;
+  return el("li", { className: `feed-item feed-${message.type.replace(".", "-")}`, attrs: { "data-seq": message.seq } }, [
+    el("time", { text: time }),
+    el("span", { className: "feed-label", text: label }),
+    el("span", { className: "feed-text", text }),
+  ]);
+}
+
+function startLive(colours, layersControl) {
+  const live = liveLayer(map, { colours, t });
+  live.reportGroup.addTo(map);
+  live.unitGroup.addTo(map);
+  layersControl.addOverlay(live.reportGroup, t.layerReports);
+  layersControl.addOverlay(live.unitGroup, t.layerUnits);
+
+  const showCounts = () => {
+    for (const [key, value] of Object.entries(live.counts())) {
+      const node = document.querySelector(`[data-live-count="${key}"]`);
+      if (node) node.textContent = String(value);
+    }
+  };
+  // The snapshot over REST; events that arrive meanwhile are applied on top (upserts by id).
+  const loadSnapshot = async () => {
+    const [reportRows, unitRows, alertRows] = await Promise.all([
+      api.recentReports(state.api, { since: state.live.todayStart }),
+      api.units(state.api),
+      api.openAlerts(state.api),
+    ]);
+    live.loadReports(reportRows.slice().reverse());
+    live.loadUnits(unitRows);
+    live.loadAlerts(alertRows);
+    showCounts();
+    setData("liveReports", live.counts().reports);
+  };
+
+  const connection = new LiveConnection({
+    path: state.live.path,
+    stream: state.live.stream,
+    heartbeatSeconds: state.live.heartbeatSeconds,
+  });
+  connection.addEventListener("status", (event) => setLiveStatus(event.detail));
+  connection.addEventListener("message", (event) => {
+    const { message } = event.detail;
+    live.apply(message);
+    const item = feedItem(message);
+    if (item) {
+      liveFeed.prepend(item);
+      while (liveFeed.children.length > FEED_LENGTH) liveFeed.lastElementChild.remove();
+    }
+    showCounts();
+    setData("liveReports", live.counts().reports);
+    setData("liveSeq", connection.last ?? "");
+  });
+  connection.addEventListener("reload", () => {
+    live.clear();
+    loadSnapshot().catch((error) => console.warn("live snapshot failed", error));
+  });
+  // Listen first, then load: nothing that happens in between is missed.
+  connection.start();
+  loadSnapshot().catch((error) => console.warn("live snapshot failed", error));
 }
 
 load().catch((error) => {

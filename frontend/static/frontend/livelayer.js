@@ -1,0 +1,166 @@
+// UI module: what is happening now, on the map — reports, patrol units and alerts — kept up to
+// date by a LiveConnection (live.js). One `apply(message)` with one switch over the event types
+// of gridops/realtime/events.py. Leaflet is the global `L`.
+/* global L */
+
+// Marker colours by report status; triage (nobody responsible yet) is the loudest.
+export const STATUS_COLOURS = {
+  new: "#ea580c",
+  triage: "#dc2626",
+  acknowledged: "#2563eb",
+  closed: "#6b7280",
+  rejected: "#6b7280",
+};
+
+const PANES = { reports: 470, units: 480 };
+
+function lonLat(point) {
+  // Events carry [lon, lat]; REST rows carry GeoJSON {type: "Point", coordinates: [lon, lat]}.
+  if (!point) return null;
+  const [lon, lat] = Array.isArray(point) ? point : point.coordinates || [];
+  return Number.isFinite(lon) && Number.isFinite(lat) ? [lat, lon] : null;
+}
+
+function teamCode(team) {
+  return typeof team === "string" ? team : team?.code;
+}
+
+export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
+  for (const [name, zIndex] of Object.entries(PANES)) {
+    if (!map.getPane(name)) map.createPane(name).style.zIndex = String(zIndex);
+  }
+  const reports = new Map(); // id -> {row, marker}
+  const units = new Map(); // id -> {row, marker}
+  const alerts = new Map(); // id -> row
+  const reportGroup = L.layerGroup();
+  const unitGroup = L.layerGroup();
+
+  function reportStyle(row) {
+    const colour = STATUS_COLOURS[row.status] || "#ea580c";
+    return {
+      pane: "reports",
+      radius: row.priority ? 9 : 7,
+      color: "#111827",
+      weight: 1.5,
+      fillColor: colour,
+      fillOpacity: 0.95,
+    };
+  }
+
+  function reportTooltip(row) {
+    const who = row.team ? row.team.name : t.triage;
+    const what = row.matter ? row.matter.name : t.noMatter;
+    const repeat = row.repeat_count > 1 ? ` ×${row.repeat_count}` : "";
+    return `${row.number} · ${what}${repeat}<br>${who}`;
+  }
+
+  function upsertReport(row, { fresh = false } = {}) {
+    const latlng = lonLat(row.point);
+    if (!latlng) return;
+    let entry = reports.get(row.id);
+    if (!entry) {
+      const marker = L.circleMarker(latlng, reportStyle(row));
+      marker.on("click", () => onReport?.(entry.row));
+      entry = { row, marker };
+      reports.set(row.id, entry);
+      marker.addTo(reportGroup);
+    }
+    entry.row = { ...entry.row, ...row };
+    entry.marker.setLatLng(latlng).setStyle(reportStyle(entry.row));
+    entry.marker.bindTooltip(reportTooltip(entry.row));
+    const element = entry.marker.getElement();
+    if (element) {
+      element.dataset.reportId = String(row.id);
+      element.dataset.status = entry.row.status;
+      if (fresh) {
+        // A new report draws attention: a pulse for a few seconds (CSS animation).
+        element.classList.remove("is-fresh");
+        void element.getBoundingClientRect();
+        element.classList.add("is-fresh");
+      }
+    }
+  }
+
+  function unitIcon(row) {
+    const colour = colours?.get(teamCode(row.team)) || "#0f2a4a";
+    const heading = Number.isFinite(row.heading) ? row.heading : 0;
+    const outside = row.outside_since ? " is-outside" : "";
+    return L.divIcon({
+      className: `unit-marker${outside}`,
+      iconSize: [26, 26],
+      iconAnchor: [13, 13],
+      html:
+        `<span class="unit-arrow" style="--team:${colour};transform:rotate(${heading}deg)"></span>` +
+        `<span class="unit-kind">${t.unitKindShort?.[row.kind] || ""}</span>`,
+    });
+  }
+
+  function upsertUnit(row) {
+    const latlng = lonLat(row.point);
+    if (!latlng) return;
+    let entry = units.get(row.id);
+    if (!entry) {
+      const marker = L.marker(latlng, { pane: "units", icon: unitIcon(row), keyboard: false });
+      entry = { row, marker };
+      units.set(row.id, entry);
+      marker.addTo(unitGroup);
+    }
+    entry.row = { ...entry.row, ...row };
+    entry.marker.setLatLng(latlng).setIcon(unitIcon(entry.row));
+    entry.marker.bindTooltip(`${entry.row.name}${entry.row.speed != null ? ` · ${Math.round(entry.row.speed)} km/h` : ""}`);
+    const element = entry.marker.getElement();
+    if (element) element.dataset.unitId = String(row.id);
+  }
+
+  function apply(message) {
+    switch (message.type) {
+      case "report.created":
+        upsertReport(message.data, { fresh: true });
+        break;
+      case "report.updated":
+        upsertReport(message.data);
+        break;
+      case "unit.moved":
+        upsertUnit(message.data);
+        break;
+      case "alert.raised":
+      case "alert.updated":
+        alerts.set(message.data.id, message.data);
+        onAlert?.(message.data);
+        break;
+      default:
+        break; // case.updated, coverage.published: other pages
+    }
+  }
+
+  return {
+    reportGroup,
+    unitGroup,
+    apply,
+    loadReports(rows) {
+      for (const row of rows) upsertReport(row);
+    },
+    loadUnits(rows) {
+      for (const row of rows) upsertUnit(row);
+    },
+    loadAlerts(rows) {
+      for (const row of rows) alerts.set(row.id, row);
+    },
+    clear() {
+      reports.clear();
+      units.clear();
+      alerts.clear();
+      reportGroup.clearLayers();
+      unitGroup.clearLayers();
+    },
+    counts() {
+      const rows = [...reports.values()].map((e) => e.row);
+      return {
+        reports: rows.length,
+        triage: rows.filter((r) => r.status === "triage").length,
+        units: [...units.values()].filter((e) => e.row.point).length,
+        alerts: [...alerts.values()].filter((a) => a.status === "open").length,
+      };
+    },
+  };
+}
