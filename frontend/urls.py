@@ -8,7 +8,9 @@ urlpatterns = [
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
