@@ -5,11 +5,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CELLS ?= 3000
 
-.PHONY: demo test setup lint format bench serve demo-data clean-demo
+.PHONY: demo test setup lint format bench serve demo-data demo-devices clean-demo
 
-demo: setup demo-data
+SIMULATE ?= 1
+
+# The server and, beside it, the live simulator (reports, camera alerts, patrol GPS); SIMULATE=0 turns
+# the simulator off. Demo devices and their keys (var/demo-devices.json, 0600) are created first.
+demo: setup demo-data demo-devices
 	@$(PY) manage.py gridops_banner --host $(HOST) --port $(PORT)
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers 1 --lifespan off
+	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) SIMULATE=$(SIMULATE) bash scripts/demo.sh
 
 test: setup
 	$(PY) -m pytest
@@ -19,6 +23,9 @@ setup:
 
 demo-data:
 	$(PY) manage.py geodata_demo --cells $(CELLS)
+
+demo-devices:
+	$(PY) manage.py gridops_demo_devices
 
 lint:
 	@test -x .venv/bin/ruff || bash scripts/setup.sh
@@ -31,6 +38,7 @@ format:
 
 bench: setup
 	$(PY) bench/routing.py
+	$(PY) bench/intake.py
 
 serve:
 	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off

@@ -49,3 +49,35 @@ def test_routing_benchmark_runs(tmp_path):
     assert in_process["bulk_route_many_points_per_s"] > 0
     assert run["http"]["non_200"] == 0
     assert run["http"]["requests"] == 200
+
+
+@pytest.mark.slow
+def test_intake_benchmark_runs(tmp_path):
+    """bench/intake.py --tiny: every phase runs over real HTTP and websockets; correctness (no
+    report lost or duplicated on any console, no refused request) is asserted, speed is not."""
+    out = tmp_path / "intake.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/intake.py",
+            "--tiny",
+            "--database",
+            "gridops_bench_intake_smoke",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "report → 3 consoles" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    reports, console, pings = result["reports"], result["console"], result["pings"]
+    assert reports["created"] > 0 and reports["non_201"] == 0
+    assert reports["p50_ms"] <= reports["p99_ms"]
+    assert console["created"] == console["posted"] > 0
+    assert console["lost"] == 0 and console["duplicated"] == 0
+    assert console["deliveries"] == console["created"] * console["consoles"]
+    assert pings["accepted"] > 0 and pings["non_200"] == 0 and pings["rejected"] == 0

@@ -1,0 +1,586 @@
+#!/usr/bin/env python
+"""Intake benchmark: reports over HTTP, report → console latency over the websocket, GPS pings.
+
+    .venv/bin/python bench/intake.py            # full run (make bench)
+    .venv/bin/python bench/intake.py --tiny     # a smoke run of a few seconds (tests/test_bench.py)
+
+    (a) reports/s accepted by POST /api/v1/reports/ (token auth) with N keep-alive clients, p50/p99;
+    (b) report → console latency with C consoles on /ws/live/?stream=county while posting at a target
+        rate: latency = console receive time − client send time (CLOCK_MONOTONIC is system-wide, so
+        the two processes compare), matched by a marker in the description; every console must get
+        every report.created exactly once (lost and duplicated are counted per console);
+    (c) GPS pings/s in batches of 100 by several devices over POST /api/v1/pings/.
+
+It builds its own database from scratch (gridops_bench_intake: the demo county, demo devices and
+tokens), starts uvicorn config.asgi:application on a free port, and runs the load generators in
+separate processes (asyncio over raw keep-alive streams) so they do not share the server's GIL.
+Prints a table and writes bench/results/intake.json.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"reports_per_s": 200, "console_p99_ms": 250, "pings_per_s": 5000, "lost": 0, "duplicated": 0}
+MARK = "bench#"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 2)
+
+
+_T0 = time.monotonic()
+
+
+def say(text: str) -> None:
+    print(f"[{time.monotonic() - _T0:6.1f}s] {text}", flush=True)
+
+
+def _database_url(name: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgis://gridops:gridops@127.0.0.1:5432/gridops")
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def _recreate_database(url: str) -> None:
+    import psycopg
+
+    dbname = url.rsplit("/", 1)[1]
+    admin = url.replace("postgis://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{dbname}" with (force)')
+        conn.execute(f'create database "{dbname}"')
+    with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("create extension if not exists postgis")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- A minimal keep-alive HTTP/1.1 client on asyncio streams ----------------------------------------
+
+
+class AsyncHttp:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: dict, headers: dict) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        data = json.dumps(body, ensure_ascii=False).encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nAccept: application/json\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        )
+        self.writer.write(head.encode() + data)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length, chunked = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value.strip())
+            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if chunked:
+            parts = []
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readline()
+            return status, b"".join(parts)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _report_body(rng: random.Random, plan: dict, marker: str = "") -> dict:
+    lon, lat = rng.choice(plan["points"])
+    return {
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "matter": rng.choice(plan["matters"]),
+        "description": f"{marker}压测上报：道路两侧占道经营",
+        "client_uuid": str(uuid.uuid4()),
+        "priority": 0,
+    }
+
+
+# --- (a) reports/s --------------------------------------------------------------------------------
+
+
+def _reports_worker(port: int, token: str, plan: dict, clients: int, seconds: float, out) -> None:
+    async def client(i: int, deadline: float, lat_ms: list, statuses: dict) -> None:
+        rng = random.Random(i)
+        http = AsyncHttp(port)
+        headers = {"Authorization": f"Token {token}"}
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            status, _ = await http.request("POST", "/api/v1/reports/", _report_body(rng, plan), headers)
+            lat_ms.append((time.perf_counter() - t0) * 1e3)
+            statuses[status] = statuses.get(status, 0) + 1
+        http.close()
+
+    async def main() -> dict:
+        lat_ms: list[float] = []
+        statuses: dict[int, int] = {}
+        started = time.monotonic()
+        await asyncio.gather(*(client(i, started + seconds, lat_ms, statuses) for i in range(clients)))
+        elapsed = time.monotonic() - started
+        return {
+            "clients": clients,
+            "seconds": round(elapsed, 2),
+            "requests": len(lat_ms),
+            "created": statuses.get(201, 0),
+            "non_201": sum(v for k, v in statuses.items() if k != 201),
+            "statuses": {str(k): v for k, v in statuses.items()},
+            "reports_per_s": round(statuses.get(201, 0) / elapsed, 1),
+            "p50_ms": percentile(lat_ms, 50),
+            "p99_ms": percentile(lat_ms, 99),
+        }
+
+    out.put(asyncio.run(main()))
+
+
+# --- (b) report → console latency -------------------------------------------------------------------
+
+
+def _consoles_worker(port: int, token: str, consoles: int, ready, stop, out) -> None:
+    import websockets
+
+    async def console(i: int, received: list, dups: list, connected: list) -> None:
+        url = f"ws://127.0.0.1:{port}/ws/live/?stream=county&token={token}"
+        async with websockets.connect(
+            url, origin=f"http://127.0.0.1:{port}", max_size=None, open_timeout=30
+        ) as ws:
+            connected.append(i)
+            seen: dict[int, float] = received[i]
+            while True:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=0.2)
+                except TimeoutError:
+                    if stop.is_set():
+                        return
+                    continue
+                now = time.monotonic()
+                frame = json.loads(raw)
+                for message in frame if isinstance(frame, list) else [frame]:
+                    if message.get("type") != "report.created":
+                        continue
+                    text = (message.get("data") or {}).get("description") or ""
+                    if not text.startswith(MARK):
+                        continue
+                    n = int(text[len(MARK) :].split(" ", 1)[0])
+                    if n in seen:
+                        dups[i] += 1
+                    else:
+                        seen[n] = now
+
+    async def main() -> dict:
+        received: list[dict[int, float]] = [{} for _ in range(consoles)]
+        dups = [0] * consoles
+        connected: list[int] = []
+        tasks = [asyncio.create_task(console(i, received, dups, connected)) for i in range(consoles)]
+        while len(connected) < consoles:
+            done = [t for t in tasks if t.done()]
+            for t in done:
+                if t.exception():
+                    raise t.exception()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # let every console get its first "resumed"/heartbeat frame
+        ready.set()
+        await asyncio.gather(*tasks)
+        return {"received": received, "duplicated": dups}
+
+    out.put(asyncio.run(main()))
+
+
+def _poster_worker(
+    port: int, token: str, plan: dict, rate: float, seconds: float, connections: int, out
+) -> None:
+    """Open loop: report n is due at start + n / rate, whoever of the connections is free sends it."""
+
+    async def main() -> dict:
+        total = int(rate * seconds)
+        sent: dict[int, float] = {}
+        statuses: dict[int, int] = {}
+        lat_ms: list[float] = []
+        counter = iter(range(total))
+        started = time.monotonic() + 0.2
+
+        async def sender(i: int) -> None:
+            rng = random.Random(1000 + i)
+            http = AsyncHttp(port)
+            headers = {"Authorization": f"Token {token}"}
+            for n in counter:
+                due = started + n / rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                body = _report_body(rng, plan, marker=f"{MARK}{n} ")
+                t0 = time.monotonic()
+                status, _ = await http.request("POST", "/api/v1/reports/", body, headers)
+                lat_ms.append((time.monotonic() - t0) * 1e3)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201:
+                    sent[n] = t0
+            http.close()
+
+        await asyncio.gather(*(sender(i) for i in range(connections)))
+        elapsed = time.monotonic() - started
+        return {
+            "target_per_s": rate,
+            "posted": total,
+            "created": len(sent),
+            "achieved_per_s": round(len(sent) / elapsed, 1),
+            "post_p50_ms": percentile(lat_ms, 50),
+            "post_p99_ms": percentile(lat_ms, 99),
+            "statuses": {str(k): v for k, v in statuses.items()},
+            "sent": sent,
+        }
+
+    out.put(asyncio.run(main()))
+
+
+def bench_console(port: int, token: str, plan: dict, args) -> dict:
+    ctx = multiprocessing.get_context("fork")
+    ready, stop = ctx.Event(), ctx.Event()
+    console_q, poster_q = ctx.Queue(), ctx.Queue()
+    consoles = ctx.Process(target=_consoles_worker, args=(port, token, args.consoles, ready, stop, console_q))
+    consoles.start()
+    say("consoles connecting")
+    if not ready.wait(60):
+        consoles.terminate()
+        raise RuntimeError("consoles did not connect")
+    poster = ctx.Process(
+        target=_poster_worker,
+        args=(port, token, plan, args.target_rate, args.console_seconds, args.post_connections, poster_q),
+    )
+    poster.start()
+    say("consoles connected; posting")
+    posted = poster_q.get(timeout=args.console_seconds + 300)
+    poster.join()
+    sent: dict[int, float] = posted.pop("sent")
+    # Drain: wait until every console has every created report, or give up after a while.
+    time.sleep(min(10.0, 1.0 + args.console_seconds / 5))
+    stop.set()
+    say("draining consoles")
+    got = console_q.get(timeout=120)
+    consoles.join()
+    latencies, lost, per_console = [], 0, []
+    for i, seen in enumerate(got["received"]):
+        missing = [n for n in sent if n not in seen]
+        lost += len(missing)
+        per_console.append({"received": len(seen), "lost": len(missing), "duplicated": got["duplicated"][i]})
+        latencies.extend((seen[n] - t) * 1e3 for n, t in sent.items() if n in seen)
+    return {
+        **posted,
+        "consoles": args.consoles,
+        "deliveries": len(latencies),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p99_ms": percentile(latencies, 99),
+        "latency_max_ms": percentile(latencies, 100),
+        "lost": lost,
+        "duplicated": sum(got["duplicated"]),
+        "per_console": per_console,
+    }
+
+
+# --- (c) pings/s --------------------------------------------------------------------------------------
+
+
+def _pings_worker(port: int, devices: list[dict], batch: int, seconds: float, out) -> None:
+    async def device(d: dict, deadline: float, lat_ms: list, totals: dict) -> None:
+        rng = random.Random(d["key"])
+        http = AsyncHttp(port)
+        headers = {"Authorization": f"Device {d['key']}"}
+        t = datetime.now(UTC) - timedelta(hours=20)  # inside the accepted age window, never future
+        while time.monotonic() < deadline:
+            items = []
+            for _ in range(batch):
+                t += timedelta(seconds=1)
+                lon, lat = rng.choice(d["points"])
+                items.append(
+                    {
+                        "t": t.isoformat(),
+                        "lon": round(lon + rng.uniform(-0.0003, 0.0003), 6),
+                        "lat": round(lat + rng.uniform(-0.0003, 0.0003), 6),
+                        "speed": round(rng.uniform(0, 40), 1),
+                        "heading": round(rng.uniform(0, 359), 1),
+                        "accuracy": 8.0,
+                    }
+                )
+            t0 = time.perf_counter()
+            status, body = await http.request("POST", "/api/v1/pings/", {"items": items}, headers)
+            lat_ms.append((time.perf_counter() - t0) * 1e3)
+            totals["batches"] += 1
+            if status == 200:
+                answer = json.loads(body)
+                for k in ("accepted", "duplicate", "rejected"):
+                    totals[k] += int(answer.get(k, 0))
+            else:
+                totals["non_200"] += 1
+        http.close()
+
+    async def main() -> dict:
+        lat_ms: list[float] = []
+        totals = {"batches": 0, "accepted": 0, "duplicate": 0, "rejected": 0, "non_200": 0}
+        started = time.monotonic()
+        await asyncio.gather(*(device(d, started + seconds, lat_ms, totals) for d in devices))
+        elapsed = time.monotonic() - started
+        return {
+            "devices": len(devices),
+            "batch": batch,
+            "seconds": round(elapsed, 2),
+            **totals,
+            "pings_per_s": round(totals["accepted"] / elapsed, 1),
+            "batch_p50_ms": percentile(lat_ms, 50),
+            "batch_p99_ms": percentile(lat_ms, 99),
+        }
+
+    out.put(asyncio.run(main()))
+
+
+def _run_in_process(target, *args, timeout: float) -> dict:
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    try:
+        return q.get(timeout=timeout)
+    finally:
+        p.join(10)
+
+
+# --- Setup and main ------------------------------------------------------------------------------------
+
+
+def prepare(cells: int) -> tuple[dict, dict, list[dict]]:
+    """Demo county + devices + tokens; returns (plan, tokens, ping devices)."""
+    from django.core.management import call_command
+
+    from geodata.demo.load import geodata_demo_load
+    from geodata.models import GridCell, Matter, Team, ZoneCell
+    from gridops.services.demo_devices import demo_devices_ensure
+
+    call_command("migrate", verbosity=0)
+    geodata_demo_load(cells=cells)
+    credentials = demo_devices_ensure(cameras=0)
+    centres = {}
+    for code, geom in GridCell.objects.values_list("code", "geom"):
+        p = geom.point_on_surface
+        centres[code] = (round(p.x, 6), round(p.y, 6))
+    matters = list(Matter.objects.filter(handled_by="township", active=True).values_list("code", flat=True))
+    team_cells: dict[str, list] = {}
+    for team_code, cell_code in ZoneCell.objects.filter(zone__team__kind=Team.Kind.COMPREHENSIVE).values_list(
+        "zone__team__code", "cell__code"
+    ):
+        team_cells.setdefault(team_code, []).append(centres[cell_code])
+    devices = [
+        {"key": u["key"], "points": team_cells[u["team"]]}
+        for u in credentials.units
+        if u["team"] in team_cells
+    ]
+    return {"points": list(centres.values()), "matters": matters}, credentials.tokens, devices
+
+
+def start_server(db_url: str, port: int, redis_url: str) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        GRIDOPS_DEBUG="0",
+        SECRET_KEY="bench-intake",
+        GRIDOPS_LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("server exited at start")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/route/?lon=121.87&lat=29.47", timeout=2)
+            return server
+        except Exception:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("server did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", default="gridops_bench_intake")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--cells", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=8, help="(a) concurrent report clients")
+    parser.add_argument("--report-seconds", type=float, default=15)
+    parser.add_argument("--consoles", type=int, default=20, help="(b) websocket consoles")
+    parser.add_argument("--target-rate", type=float, default=200, help="(b) reports/s posted")
+    parser.add_argument("--console-seconds", type=float, default=15)
+    parser.add_argument("--post-connections", type=int, default=16, help="(b) poster connections")
+    parser.add_argument("--ping-devices", type=int, default=8, help="(c) concurrent devices")
+    parser.add_argument("--ping-batch", type=int, default=100)
+    parser.add_argument("--ping-seconds", type=float, default=15)
+    parser.add_argument("--tiny", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "intake.json"))
+    args = parser.parse_args()
+    if args.tiny:
+        args.cells, args.clients, args.report_seconds = 600, 2, 2
+        args.consoles, args.target_rate, args.console_seconds, args.post_connections = 3, 20, 2, 2
+        args.ping_devices, args.ping_seconds = 2, 2
+
+    db_url = _database_url(args.database)
+    _recreate_database(db_url)
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = args.redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    say("preparing the database")
+    plan, tokens, devices = prepare(args.cells)
+    connections.close_all()  # the load generators are forked: they must not share a connection
+
+    port = _free_port()
+    server = start_server(db_url, port, args.redis_url)
+    try:
+        say(f"server on port {port}; (a) reports")
+        reports = _run_in_process(
+            _reports_worker,
+            port,
+            tokens["gridworker"],
+            plan,
+            args.clients,
+            args.report_seconds,
+            timeout=args.report_seconds + 300,
+        )
+        say("(b) report → console")
+        console = bench_console(port, tokens["dispatcher"], plan, args)
+        say("(c) pings")
+        pings = _run_in_process(
+            _pings_worker,
+            port,
+            devices[: args.ping_devices],
+            args.ping_batch,
+            args.ping_seconds,
+            timeout=args.ping_seconds + 300,
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:  # open websocket tasks can hold uvicorn's graceful exit
+            server.kill()
+            server.wait(10)
+
+    results = {
+        "benchmark": "intake",
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "cells": args.cells,
+        "targets": TARGETS,
+        "reports": reports,
+        "console": console,
+        "pings": pings,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    print_results(results)
+    print(f"\nwrote {out}")
+    return 0
+
+
+def print_results(r: dict) -> None:
+    rep, con, png = r["reports"], r["console"], r["pings"]
+    rows = [
+        (
+            f"(a) POST /api/v1/reports/, {rep['clients']} clients",
+            f"{rep['reports_per_s']} reports/s",
+            f"p50 {rep['p50_ms']} ms, p99 {rep['p99_ms']} ms, non-201 {rep['non_201']}",
+            f"≥ {TARGETS['reports_per_s']}/s",
+        ),
+        (
+            f"(b) report → {con['consoles']} consoles at {con['target_per_s']}/s",
+            f"{con['achieved_per_s']} reports/s",
+            f"p50 {con['latency_p50_ms']} ms, p99 {con['latency_p99_ms']} ms, "
+            f"lost {con['lost']}, duplicated {con['duplicated']}",
+            f"p99 ≤ {TARGETS['console_p99_ms']} ms, 0 lost, 0 dup",
+        ),
+        (
+            f"(c) POST /api/v1/pings/, {png['devices']} devices × {png['batch']}",
+            f"{png['pings_per_s']} pings/s",
+            f"batch p50 {png['batch_p50_ms']} ms, p99 {png['batch_p99_ms']} ms, non-200 {png['non_200']}",
+            f"≥ {TARGETS['pings_per_s']}/s",
+        ),
+    ]
+    print(f"\n== intake on {r['cells']:,} cells ({r['machine']['cpus']} CPUs) ==")
+    print(f"{'measure':<46}{'throughput':>20}   {'latency / correctness':<62}{'target'}")
+    for label, rate, detail, target in rows:
+        print(f"{label:<46}{rate:>20}   {detail:<62}{target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,564 @@
+"""The live simulator: a county's worth of traffic driven through the platform's public HTTP API only.
+
+    plan (GET /api/v1/teams/, /cells/, /matters/ + the credentials file)
+      ├─ grid workers ── POST /api/v1/reports/        Token auth, client_uuid, some retries (replays)
+      ├─ cameras ─────── POST /api/v1/camera-alerts/  Device key, repeats of one type (merged)
+      └─ patrol units ── POST /api/v1/pings/          Device key, a fix every 5 s in batches of 3,
+                                                      some duplicates / out-of-order, some strays
+
+It never touches the ORM (it could run on another machine): it reads the credentials file written
+by `gridops_demo_devices` and talks HTTP/1.1 with keep-alive, one connection per actor thread.
+The server may not be up yet (it starts beside the server in `make demo`): planning retries with
+backoff, and every request error is counted and logged, never raised.
+
+Time: `speedup` compresses the traffic (report and alert rates, ping interval, distance driven per
+fix) but fix timestamps stay real, because the server refuses fixes from the future. A straying
+unit stays out for STRAY_SECONDS of real time, longer than the server's geofence dwell (300 s by
+default), so out-of-zone alerts happen whatever the speedup.
+"""
+
+import heapq
+import http.client
+import json
+import logging
+import math
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+logger = logging.getLogger("gridops.simulate")
+
+PING_INTERVAL_SECONDS = 5.0
+PING_BATCH = 3
+VEHICLE_KMH = 30.0
+FOOT_KMH = 5.0
+STRAY_SECONDS = 420.0  # real seconds outside the zone: more than the 300 s geofence dwell
+STRAY_EVERY_SECONDS = 600.0  # on average one unit strays this often (simulated time)
+RETRY_SHARE = 0.05  # reports re-sent with the same client_uuid, as a phone that lost the answer
+DUPLICATE_FIX_SHARE = 0.08
+OUT_OF_ORDER_SHARE = 0.08
+CAMERA_SHARE = 0.5  # camera alerts per grid-worker report
+CAMERA_REPEAT_SHARE = 0.6  # a camera repeats its last alert type (the server merges these)
+TOTALS_EVERY_SECONDS = 10.0
+FALLBACK_ALERT_TYPES = ("street_vending", "illegal_parking", "exposed_rubbish")
+
+DESCRIPTIONS = (
+    "{place}附近发现{matter}，请尽快处置。",
+    "巡查中发现{place}存在{matter}问题，现场已拍照取证。",
+    "群众反映{place}一带{matter}情况较为突出。",
+    "{place}{matter}，经现场劝导仍未改正。",
+    "{place}再次出现{matter}，建议纳入重点巡查。",
+)
+
+
+@dataclass
+class SimConfig:
+    base_url: str = "http://127.0.0.1:8000"
+    credentials: Path = Path("var/demo-devices.json")
+    rate: float = 0.33  # grid-worker reports per second, county-wide (before speedup)
+    duration: float = 0.0  # seconds; 0 = until stopped
+    speedup: float = 1.0
+    seed: int | None = None
+    totals_every: float = TOTALS_EVERY_SECONDS
+    start_timeout: float = 0.0  # give up planning after this long; 0 = keep trying
+    alert_types: tuple[str, ...] = FALLBACK_ALERT_TYPES
+
+
+class Totals:
+    """Counters shared by the actor threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, **deltas: int) -> None:
+        with self._lock:
+            self.counts.update(deltas)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+
+def totals_line(c: dict[str, int], elapsed: float) -> str:
+    g = c.get
+    return (
+        f"[sim {elapsed:6.0f}s] reports {g('reports_created', 0)} new, {g('reports_replayed', 0)} replayed, "
+        f"{g('reports_failed', 0)} failed | camera alerts {g('alerts_new', 0)} new, "
+        f"{g('alerts_merged', 0)} merged, {g('alerts_failed', 0)} failed | pings {g('pings_accepted', 0)} "
+        f"accepted, {g('pings_duplicate', 0)} duplicate, {g('pings_rejected', 0)} rejected, "
+        f"{g('pings_failed', 0)} failed batches | strays {g('strays', 0)} | connection errors "
+        f"{g('connection_errors', 0)}"
+    )
+
+
+class Client:
+    """One keep-alive HTTP connection; reconnects on any transport error."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.https = parts.scheme == "https"
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        return cls(self.host, self.port, timeout=self.timeout)
+
+    def request(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, object]:
+        """(status, parsed JSON or None). Raises OSError / http.client errors on transport failure."""
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        hdrs = {"Accept": "application/json", **(headers or {})}
+        if data is not None:
+            hdrs["Content-Type"] = "application/json"
+        for attempt in (1, 2):  # a keep-alive connection the server closed fails once: reconnect
+            if self.conn is None:
+                self.conn = self._connect()
+            try:
+                self.conn.request(method, self.prefix + path, body=data, headers=hdrs)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+            except (OSError, http.client.HTTPException):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = None
+            return resp.status, parsed
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dx = (b[0] - a[0]) * 111_200 * math.cos(math.radians(a[1]))
+    dy = (b[1] - a[1]) * 111_200
+    return math.hypot(dx, dy)
+
+
+def _bearing(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dx = (b[0] - a[0]) * math.cos(math.radians(a[1]))
+    dy = b[1] - a[1]
+    return math.degrees(math.atan2(dx, dy)) % 360
+
+
+# --- Planning (GET only) -----------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    cells_by_township: dict[str, list[tuple[str, str, float, float]]]  # code → [(cell code, name, lon, lat)]
+    townships_by_team: dict[str, list[str]]
+    matters: list[tuple[str, str]]  # township-handled (code, name)
+
+
+def _results(body) -> list:
+    if isinstance(body, dict):
+        return body.get("features") or body.get("results") or []
+    return body or []
+
+
+def _centre(geometry: dict) -> tuple[float, float] | None:
+    """A point inside the cell: shapely's point_on_surface of the (possibly simplified) polygon."""
+    import shapely.geometry
+
+    try:
+        p = shapely.geometry.shape(geometry).point_on_surface()
+    except Exception:
+        return None
+    return (round(p.x, 6), round(p.y, 6)) if not p.is_empty else None
+
+
+def fetch_plan(client: Client) -> Plan:
+    status, teams = client.request("GET", "/api/v1/teams/?kind=comprehensive&page_size=500")
+    if status != 200:
+        raise RuntimeError(f"GET /api/v1/teams/ answered {status}")
+    townships_by_team: dict[str, list[str]] = {}
+    for feature in _results(teams):
+        props = feature.get("properties", feature)
+        townships_by_team[props["code"]] = [t["code"] for t in props.get("townships") or []]
+    cells_by_township: dict[str, list[tuple[str, str, float, float]]] = {}
+    for code in sorted({t for ts in townships_by_team.values() for t in ts}):
+        query = urlencode({"township": code, "zoom": 13, "page_size": 5000})
+        status, cells = client.request("GET", f"/api/v1/cells/?{query}")
+        if status != 200:
+            raise RuntimeError(f"GET /api/v1/cells/ answered {status}")
+        rows = []
+        for feature in _results(cells):
+            centre = _centre(feature.get("geometry") or {})
+            if centre:
+                props = feature.get("properties", {})
+                rows.append((props.get("code", ""), props.get("name", ""), *centre))
+        cells_by_township[code] = rows
+    status, matters = client.request("GET", "/api/v1/matters/?handled_by=township&active=true&page_size=1000")
+    if status != 200:
+        raise RuntimeError(f"GET /api/v1/matters/ answered {status}")
+    chosen = [(m["code"], m["name"]) for m in _results(matters) if m.get("handled_by") == "township"]
+    return Plan(cells_by_township, townships_by_team, chosen)
+
+
+# --- Actors --------------------------------------------------------------------------------------------
+
+
+class Actor(threading.Thread):
+    """A thread running one kind of traffic on its own connection; never dies of a request error."""
+
+    def __init__(self, sim: "Simulator", name: str) -> None:
+        super().__init__(name=f"sim-{name}", daemon=True)
+        self.sim = sim
+        self.client = Client(sim.config.base_url)
+        self.rng = random.Random(sim.rng.random())
+        self._backoff = 0.0
+
+    def post(self, path: str, body, headers: dict) -> tuple[int, object] | None:
+        try:
+            status, answer = self.client.request("POST", path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            self.sim.totals.add(connection_errors=1)
+            self._backoff = min(10.0, max(0.5, self._backoff * 2))
+            logger.warning(
+                "%s: %s %s failed (%r); backing off %.1f s", self.name, "POST", path, exc, self._backoff
+            )
+            self.sim.stop.wait(self._backoff)
+            return None
+        self._backoff = 0.0
+        if status >= 400:
+            logger.info("%s: POST %s → %s %s", self.name, path, status, str(answer)[:300])
+        return status, answer
+
+    def run(self) -> None:
+        while not self.sim.stop.is_set():
+            try:
+                delay = self.step()
+            except Exception:  # a bug in one step must not stop the simulation
+                logger.exception("%s: step failed", self.name)
+                delay = 1.0
+            self.sim.stop.wait(max(0.0, delay))
+        self.client.close()
+
+    def step(self) -> float:
+        raise NotImplementedError
+
+
+class Reporter(Actor):
+    """Grid workers: Poisson arrivals of reports at plausible places, some retried."""
+
+    def __init__(self, sim: "Simulator", token: str) -> None:
+        super().__init__(sim, "reports")
+        self.headers = {"Authorization": f"Token {token}"}
+        townships = [t for t, cells in sim.plan.cells_by_township.items() if cells]
+        self.cells = [c for t in townships for c in sim.plan.cells_by_township[t]]
+
+    def step(self) -> float:
+        rate = self.sim.config.rate * self.sim.config.speedup
+        if not self.cells or not self.sim.plan.matters or rate <= 0:
+            return 5.0
+        code, name, lon, lat = self.rng.choice(self.cells)
+        matter_code, matter_name = self.rng.choice(self.sim.plan.matters)
+        place = name or code
+        body = {
+            "lon": lon,
+            "lat": lat,
+            "crs": "wgs84",
+            "matter": matter_code,
+            "description": self.rng.choice(DESCRIPTIONS).format(place=place, matter=matter_name),
+            "client_uuid": str(uuid.uuid4()),
+            "priority": 1 if self.rng.random() < 0.1 else 0,
+            "accuracy": round(self.rng.uniform(3, 25), 1),
+        }
+        for attempt in range(2 if self.rng.random() < RETRY_SHARE else 1):
+            answer = self.post("/api/v1/reports/", body, self.headers)
+            if answer is None:
+                break
+            status = answer[0]
+            if status == 201:
+                self.sim.totals.add(reports_created=1)
+            elif status == 200:
+                self.sim.totals.add(reports_replayed=1)
+            else:
+                self.sim.totals.add(reports_failed=1)
+                break
+            if attempt == 0 and status == 201:
+                continue
+        return self.rng.expovariate(rate)
+
+
+class Cameras(Actor):
+    """Cameras raising alerts; a camera often repeats its last type, which the server merges."""
+
+    def __init__(self, sim: "Simulator", cameras: list[dict]) -> None:
+        super().__init__(sim, "cameras")
+        self.cameras = [c for c in cameras if c.get("key")]
+        self.last_type: dict[str, str] = {}
+
+    def step(self) -> float:
+        rate = self.sim.config.rate * CAMERA_SHARE * self.sim.config.speedup
+        if not self.cameras or rate <= 0:
+            return 5.0
+        camera = self.rng.choice(self.cameras)
+        last = self.last_type.get(camera["code"])
+        if last and self.rng.random() < CAMERA_REPEAT_SHARE:
+            alert_type = last
+        else:
+            alert_type = self.rng.choice(self.sim.config.alert_types)
+        self.last_type[camera["code"]] = alert_type
+        body = {"alert_type": alert_type, "observed_at": _now_iso(), "event_id": uuid.uuid4().hex}
+        answer = self.post("/api/v1/camera-alerts/", body, {"Authorization": f"Device {camera['key']}"})
+        if answer is not None:
+            status = answer[0]
+            if status == 201:
+                self.sim.totals.add(alerts_new=1)
+            elif status == 200:
+                self.sim.totals.add(alerts_merged=1)
+            else:
+                self.sim.totals.add(alerts_failed=1)
+        return self.rng.expovariate(rate)
+
+
+@dataclass
+class Vehicle:
+    code: str
+    key: str
+    team: str
+    speed_kmh: float
+    position: tuple[float, float]
+    target: tuple[float, float]
+    home: list[tuple[float, float]]
+    pending: list[dict] = field(default_factory=list)
+    sent_last: dict | None = None
+    stray_until: float = 0.0  # monotonic time when a stray ends (0 = not straying)
+
+
+class Patrols(Actor):
+    """Patrol units driving between cell centres of their team's zone, pinging every 5 s."""
+
+    def __init__(self, sim: "Simulator", units: list[dict]) -> None:
+        super().__init__(sim, "patrols")
+        plan = sim.plan
+        self.vehicles: list[Vehicle] = []
+        self.queue: list[tuple[float, int]] = []
+        for u in units:
+            home = [
+                (lon, lat)
+                for t in plan.townships_by_team.get(u["team"], [])
+                for *_, lon, lat in plan.cells_by_township.get(t, [])
+            ]
+            if not home or not u.get("key"):
+                continue
+            start = self.rng.choice(home)
+            speed = FOOT_KMH if u.get("kind") == "officer" else VEHICLE_KMH
+            self.vehicles.append(
+                Vehicle(u["code"], u["key"], u["team"], speed, start, self.rng.choice(home), home)
+            )
+            # Spread the first fixes over one interval so batches do not arrive all at once.
+            heapq.heappush(
+                self.queue, (time.monotonic() + self.rng.uniform(0, self._interval()), len(self.vehicles) - 1)
+            )
+        self.outside: dict[str, list[tuple[float, float]]] = {
+            v.team: [
+                (lon, lat)
+                for t, cells in plan.cells_by_township.items()
+                if t not in set(plan.townships_by_team.get(v.team, []))
+                for *_, lon, lat in cells
+            ]
+            for v in self.vehicles
+        }
+        self.next_stray = time.monotonic() + self.rng.expovariate(
+            1 / (STRAY_EVERY_SECONDS / sim.config.speedup)
+        )
+
+    def _interval(self) -> float:
+        return PING_INTERVAL_SECONDS / self.sim.config.speedup
+
+    def step(self) -> float:
+        if not self.queue:
+            return 5.0
+        due, index = heapq.heappop(self.queue)
+        now = time.monotonic()
+        if due > now:
+            heapq.heappush(self.queue, (due, index))
+            return min(due - now, 0.5)
+        vehicle = self.vehicles[index]
+        if now >= self.next_stray:
+            self._start_stray(vehicle, now)
+        self._move(vehicle, now)
+        if len(vehicle.pending) >= PING_BATCH:
+            self._send(vehicle)
+        heapq.heappush(self.queue, (max(due + self._interval(), now), index))
+        return 0.0
+
+    def _start_stray(self, vehicle: Vehicle, now: float) -> None:
+        self.next_stray = now + self.rng.expovariate(1 / (STRAY_EVERY_SECONDS / self.sim.config.speedup))
+        outside = self.outside.get(vehicle.team) or []
+        if not outside or vehicle.stray_until:
+            return
+        # The nearest cell centre outside the team's zone: a wrong turn, not a trip across the county.
+        vehicle.target = min(outside, key=lambda p: _distance_m(vehicle.position, p))
+        vehicle.stray_until = -1.0  # set once it arrives outside
+        self.sim.totals.add(strays=1)
+        logger.info("%s strays towards %s", vehicle.code, vehicle.target)
+
+    def _move(self, vehicle: Vehicle, now: float) -> None:
+        step_m = vehicle.speed_kmh / 3.6 * PING_INTERVAL_SECONDS
+        remaining = _distance_m(vehicle.position, vehicle.target)
+        heading = _bearing(vehicle.position, vehicle.target) if remaining > 0 else 0.0
+        if remaining <= step_m:
+            vehicle.position = vehicle.target
+            if vehicle.stray_until == -1.0:
+                vehicle.stray_until = now + STRAY_SECONDS  # real seconds: the geofence dwell is real
+            if vehicle.stray_until and now < vehicle.stray_until:
+                # Linger around the outside point until the stray is over.
+                lon, lat = vehicle.position
+                vehicle.target = (
+                    lon + self.rng.uniform(-0.002, 0.002),
+                    lat + self.rng.uniform(-0.002, 0.002),
+                )
+            else:
+                vehicle.stray_until = 0.0
+                vehicle.target = self.rng.choice(vehicle.home)
+        else:
+            f = step_m / remaining
+            lon0, lat0 = vehicle.position
+            vehicle.position = (lon0 + (vehicle.target[0] - lon0) * f, lat0 + (vehicle.target[1] - lat0) * f)
+        jitter = self.rng.uniform(0.8, 1.1)
+        vehicle.pending.append(
+            {
+                "t": _now_iso(),
+                "lon": round(vehicle.position[0], 6),
+                "lat": round(vehicle.position[1], 6),
+                "speed": round(vehicle.speed_kmh * jitter, 1),
+                "heading": round(heading, 1),
+                "accuracy": round(self.rng.uniform(3, 15), 1),
+            }
+        )
+
+    def _send(self, vehicle: Vehicle) -> None:
+        items = list(vehicle.pending)
+        if vehicle.sent_last is not None and self.rng.random() < DUPLICATE_FIX_SHARE:
+            items.insert(0, vehicle.sent_last)  # a terminal resending a fix it was unsure about
+        if len(items) >= 2 and self.rng.random() < OUT_OF_ORDER_SHARE:
+            items[-1], items[-2] = items[-2], items[-1]  # a buffered fix arriving late
+        answer = self.post("/api/v1/pings/", {"items": items}, {"Authorization": f"Device {vehicle.key}"})
+        if answer is None:
+            if len(vehicle.pending) > 60:  # server down for long: keep the newest few minutes
+                vehicle.pending = vehicle.pending[-60:]
+            return
+        status, body = answer
+        if status == 200 and isinstance(body, dict):
+            self.sim.totals.add(
+                pings_accepted=int(body.get("accepted", 0)),
+                pings_duplicate=int(body.get("duplicate", 0)),
+                pings_rejected=int(body.get("rejected", 0)),
+            )
+        else:
+            self.sim.totals.add(pings_failed=1)
+        vehicle.sent_last = vehicle.pending[-1]
+        vehicle.pending = []
+
+
+# --- The simulator ----------------------------------------------------------------------------------
+
+
+class Simulator:
+    def __init__(self, config: SimConfig, *, out: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.out = out
+        self.rng = random.Random(config.seed)
+        self.totals = Totals()
+        self.stop = threading.Event()
+        self.plan: Plan | None = None
+        self.actors: list[Actor] = []
+
+    def _credentials(self) -> dict:
+        try:
+            return json.loads(Path(self.config.credentials).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "no usable credentials file %s (%r): run gridops_demo_devices", self.config.credentials, exc
+            )
+            return {}
+
+    def wait_for_plan(self) -> bool:
+        """Plan from the API, retrying with backoff while the server is not up. False if stopped."""
+        client = Client(self.config.base_url)
+        delay, started = 0.5, time.monotonic()
+        while not self.stop.is_set():
+            try:
+                self.plan = fetch_plan(client)
+                client.close()
+                return True
+            except Exception as exc:
+                client.close()
+                if self.config.start_timeout and time.monotonic() - started > self.config.start_timeout:
+                    raise RuntimeError(f"server at {self.config.base_url} not ready: {exc!r}") from exc
+                logger.info(
+                    "waiting for the server at %s (%r); retrying in %.1f s", self.config.base_url, exc, delay
+                )
+                self.stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+        return False
+
+    def start(self) -> bool:
+        if not self.wait_for_plan():
+            return False
+        creds = self._credentials()
+        token = (creds.get("tokens") or {}).get("gridworker")
+        if token:
+            self.actors.append(Reporter(self, token))
+        else:
+            logger.warning("no gridworker token in the credentials file: no grid-worker reports")
+        self.actors.append(Cameras(self, creds.get("cameras") or []))
+        self.actors.append(Patrols(self, creds.get("units") or []))
+        plan = self.plan
+        self.out(
+            f"[sim] {self.config.base_url}: {sum(map(len, plan.cells_by_township.values()))} cells in "
+            f"{len(plan.cells_by_township)} townships, {len(plan.matters)} matters, "
+            f"{len(creds.get('cameras') or [])} cameras, {len(self.actors[-1].vehicles)} patrol units; "
+            f"rate {self.config.rate}/s × speedup {self.config.speedup}"
+        )
+        for actor in self.actors:
+            actor.start()
+        return True
+
+    def run(self) -> dict[str, int]:
+        """Run until the duration is over (or forever), printing totals; returns the totals."""
+        started = time.monotonic()
+        if not self.start():
+            return self.totals.snapshot()
+        end = started + self.config.duration if self.config.duration else math.inf
+        next_line = time.monotonic() + self.config.totals_every
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if now >= end:
+                    break
+                if now >= next_line:
+                    self.out(totals_line(self.totals.snapshot(), now - started))
+                    next_line += self.config.totals_every
+                self.stop.wait(min(next_line, end) - now)
+        finally:
+            self.stop.set()
+            for actor in self.actors:
+                actor.join(timeout=15)
+        totals = self.totals.snapshot()
+        self.out(totals_line(totals, time.monotonic() - started))
+        return totals
