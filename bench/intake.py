@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 TARGETS = {"reports_per_s": 200, "console_p99_ms": 250, "pings_per_s": 5000, "lost": 0, "duplicated": 0}
 MARK = "bench#"
+# Web worker processes (uvicorn --workers), as `make demo` runs them: one per core.
+WORKERS = int(os.environ.get("GRIDOPS_BENCH_WORKERS", "2"))
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -439,13 +441,18 @@ def start_server(db_url: str, port: int, redis_url: str) -> subprocess.Popen:
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(WORKERS),
             "--lifespan",
             "off",
+            "--timeout-graceful-shutdown",
+            "5",
             "--log-level",
             "warning",
             "--no-access-log",
         ],
         cwd=ROOT,
+        start_new_session=True,  # its own process group: stop_server ends the workers too
         env=env,
     )
     deadline = time.time() + 60
@@ -457,8 +464,27 @@ def start_server(db_url: str, port: int, redis_url: str) -> subprocess.Popen:
             return server
         except Exception:
             time.sleep(0.3)
-    server.terminate()
+    stop_server(server)
     raise RuntimeError("server did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop uvicorn and its worker processes: the whole session, so no worker outlives the master
+    (an orphaned worker would keep serving and keep a relay running against the bench database)."""
+    import signal
+
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(wait)
+            time.sleep(0.5)  # let the workers, which are not waited for here, finish exiting
+            os.killpg(server.pid, signal.SIGKILL)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            continue
+        return
 
 
 def main() -> int:
@@ -525,18 +551,14 @@ def main() -> int:
             timeout=args.ping_seconds + 300,
         )
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:  # open websocket tasks can hold uvicorn's graceful exit
-            server.kill()
-            server.wait(10)
+        stop_server(server)
 
     results = {
         "benchmark": "intake",
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "web_workers": WORKERS,
             "platform": platform.platform(),
         },
         "cells": args.cells,

@@ -139,7 +139,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 500,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "gridops.auth.CachedTokenAuthentication",
         "gridops.auth.DeviceKeyAuthentication",
     ],
     # Reading the map of responsibility is open (the demo and the wall map need it); writes need
@@ -180,6 +180,9 @@ PING_MAX_BATCH = env_int("GRIDOPS_PING_MAX_BATCH", 1000)
 GEOFENCE_DWELL_SECONDS = env_int("GRIDOPS_GEOFENCE_DWELL_SECONDS", 300)
 GEOFENCE_TOLERANCE_METRES = env_float("GRIDOPS_GEOFENCE_TOLERANCE_METRES", 50.0)
 
+# A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
+TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
+
 # --- Realtime (outbox → streams → /ws/live/) ----------------------------------------------------
 # Consoles receive one frame per LIVE_FRAME_SECONDS at most (events coalesced), at most one
 # position per unit per LIVE_POSITION_SECONDS, and a heartbeat with their stream's head every
@@ -193,6 +196,8 @@ LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
 # The in-process relay polls for unsequenced events this often even without a kick (events
 # written by other processes, or left over when the channel layer was down).
 OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)
+# After a kick the relay waits this long so that commits arriving together are numbered together.
+OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.01)
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

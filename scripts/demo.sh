@@ -10,6 +10,9 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 SIMULATE=${SIMULATE:-1}
 SIM_ARGS=${SIM_ARGS:-}
+# One worker process per core: request handling is CPU-bound Python (GIL); relays of several
+# workers share the numbering through an advisory lock, consoles may connect to any worker.
+WORKERS=${WORKERS:-2}
 # The simulator talks to the server over loopback even when it listens on every interface.
 SIM_HOST=$HOST
 [ "$SIM_HOST" = "0.0.0.0" ] && SIM_HOST=127.0.0.1
@@ -25,4 +28,4 @@ if [ "$SIMULATE" != 0 ]; then
   sim_pid=$!
   echo "[demo] simulator started (pid $sim_pid); SIMULATE=0 make demo runs without it"
 fi
-"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers 1 --lifespan off
+"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WORKERS" --lifespan off --timeout-graceful-shutdown 5

@@ -15,6 +15,9 @@ def _relay_stopped_before_the_database_goes(django_db_setup):
 def _routing_index_always_fresh(settings):
     """Tests change geodata between lookups: check the revision on every lookup."""
     settings.ROUTING_INDEX_CHECK_SECONDS = 0
+    from gridops.auth import CachedTokenAuthentication
+
+    CachedTokenAuthentication.cache_clear()  # a token resolved in one test never leaks into the next
     # The tiny county (121.00 E, 29.00 N) lies west of the demo service area: widen it for tests.
     settings.SERVICE_AREA_BBOX = (120.9, 28.6, 122.6, 29.9)
 

@@ -138,6 +138,43 @@ class ReportSerializer(serializers.Serializer):
     reasons = serializers.SerializerMethodField()
     photo_count = serializers.SerializerMethodField()
 
+    # Written out by hand: DRF deep-copies every declared field for each serializer instance and
+    # walks them per row; profiled under load that was 18% of the intake's CPU. The declared fields
+    # above stay as the OpenAPI description of this shape (tests compare the two).
+    def to_representation(self, report: Report) -> dict:
+        return {
+            "id": report.pk,
+            "number": report.number,
+            "source": report.source,
+            "source_display": report.get_source_display(),
+            "status": report.status,
+            "status_display": report.get_status_display(),
+            "priority": report.priority,
+            "point": self.get_point(report),
+            "input_crs": report.input_crs,
+            "accuracy": report.accuracy,
+            "address": report.address,
+            "matter": self.get_matter(report),
+            "description": report.description,
+            "reporter": self.get_reporter(report),
+            "reporter_name": report.reporter_name,
+            "reporter_phone": self.get_reporter_phone(report),
+            "alert_type": report.alert_type,
+            "repeat_count": report.repeat_count,
+            "reported_at": self.get_reported_at(report),
+            "received_at": self.get_received_at(report),
+            "last_seen_at": self.get_last_seen_at(report),
+            "routed": report.routed,
+            "triage_queue": self.get_triage_queue(report),
+            "team": self.get_team(report),
+            "township": self.get_township(report),
+            "cell": self.get_cell(report),
+            "zone": self.get_zone(report),
+            "coverage_version": self.get_coverage_version(report),
+            "reasons": self.get_reasons(report),
+            "photo_count": self.get_photo_count(report),
+        }
+
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_point(self, report: Report) -> dict:
         return {"type": "Point", "coordinates": [report.point.x, report.point.y]}
@@ -212,6 +249,14 @@ class ReportDetailSerializer(ReportSerializer):
     camera = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
+
+    def to_representation(self, report: Report) -> dict:
+        data = super().to_representation(report)
+        data["village"] = self.get_village(report)
+        data["camera"] = self.get_camera(report)
+        data["photos"] = self.get_photos(report)
+        data["timeline"] = self.get_timeline(report)
+        return data
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_village(self, report: Report) -> dict | None:

@@ -265,7 +265,8 @@ class ReportViewSet(
         except IdempotencyConflict as exc:
             raise Unprocessable({key_field: [exc.message]}) from None
         if created:
-            return self._detail(report, status=status.HTTP_201_CREATED)
+            # The report in memory carries everything the answer shows (see apply_route): no re-read.
+            return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
         return self._detail(report, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
 
     @extend_schema(request=None, responses={200: serializers.ReportDetailSerializer})

@@ -41,6 +41,7 @@ RELAY_LOCK_KEY = 0x6772646F
 SEND_TIMEOUT_SECONDS = 1.0
 SEND_BACKOFF_MAX_SECONDS = 2.0
 PRUNE_EVERY_SECONDS = 600
+NUMBER_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,15 @@ class Message:
         return {"seq": self.seq, "type": self.type, "stream": self.stream, "data": self.data}
 
 
+def outbox_event(*, type: str, data: dict, streams: list[str]) -> OutboxEvent:
+    """An unsaved event (see outbox_emit, and gridops.services.rows for the one-statement path)."""
+    return OutboxEvent(type=type, data=data, streams=sorted(set(streams)))
+
+
 def outbox_emit(*, type: str, data: dict, streams: list[str]) -> OutboxEvent:
     """Record an event in the current transaction; it is numbered and pushed after commit."""
-    event = OutboxEvent.objects.create(type=type, data=data, streams=sorted(set(streams)))
+    event = outbox_event(type=type, data=data, streams=streams)
+    event.save(force_insert=True)
     transaction.on_commit(relay_kick)
     return event
 
@@ -169,6 +176,9 @@ class Relay:
             self.wake.clear()
             if stop is not None and stop.is_set():
                 break
+            # Let the commits of a busy moment gather, so one numbering transaction takes them
+            # together (profiled: at 100+ reports/s a cycle per commit was ~9% of the web CPU).
+            time.sleep(settings.OUTBOX_COALESCE_SECONDS)
             try:
                 self.cycle()
             except Exception:  # keep the relay alive whatever happens; the next cycle retries
@@ -182,7 +192,7 @@ class Relay:
         outgoing: list[Message] = []
         while True:
             try:
-                numbered = outbox_sequence_pending()
+                numbered = outbox_sequence_pending(limit=NUMBER_BATCH)
             except Exception:
                 # The database restarted or is unreachable: drop the broken connection (the pool
                 # discards it) and retry on the next cycle. Nothing is lost, events stay pending.
@@ -201,9 +211,9 @@ class Relay:
                 time.sleep(0.01)
                 self.wake.set()
                 break
-            if not numbered:
-                break
             outgoing.extend(numbered)
+            if len(numbered) < NUMBER_BATCH:  # all pending events are numbered: no empty round
+                break
         count = len(outgoing)
         while True:
             try:

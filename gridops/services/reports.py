@@ -23,12 +23,13 @@ from django.utils.translation import gettext as _
 
 from geodata.coords import point_from_request
 from geodata.errors import FieldError
-from geodata.models import Matter, Team
-from geodata.routing import route
+from geodata.models import GridCell, Matter, Region, Team
+from geodata.routing import route, routing_index
 from gridops.models import Camera, Device, Report
 from gridops.realtime import events
-from gridops.realtime.outbox import outbox_emit
+from gridops.realtime.outbox import outbox_emit, outbox_event
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
+from gridops.services.rows import insert_with_event, next_id
 
 logger = logging.getLogger("gridops.intake")
 
@@ -86,7 +87,8 @@ def _validate(data: ReportInput) -> tuple[float, float, str, Matter | None, floa
             raise FieldError("accuracy", _("定位精度应在 0 到 100000 米之间。"))
     matter = None
     if data.matter_code:
-        matter = Matter.objects.filter(code=data.matter_code).first()
+        # The routing index holds the catalogue in memory (refreshed with the geodata revision).
+        matter = routing_index().matters.get(data.matter_code)
         if matter is None:
             raise FieldError("matter", _("未知事项编码：%(code)s。") % {"code": data.matter_code})
         if not matter.active:
@@ -109,14 +111,28 @@ def _existing(key: str, fingerprint: str) -> Report:
 
 
 def apply_route(report: Report, result: dict) -> None:
-    """Copy a routing answer (RouteResult.as_dict()) onto the report: who, and why."""
+    """Copy a routing answer (RouteResult.as_dict()) onto the report: who, and why.
+
+    The team, township and cell are attached as light instances built from the answer (id, code,
+    name), so building the event payload and the 201 answer costs no query. Profiled: loading them
+    lazily read three rows with their polygons and parsed them, ~3 ms per report.
+    """
     report.routed = result["routed"]
     report.triage_queue = "" if result["routed"] else result["triage_queue"]
-    report.cell_id = result["cell"]["id"] if result["cell"] else None
-    report.township_id = result["township"]["id"] if result["township"] else None
+    team, township, cell = result["team"], result["township"], result["cell"]
+    report.team = (
+        Team(id=team["id"], code=team["code"], name=team["name"], kind=team["kind"], phone=team["phone"])
+        if team
+        else None
+    )
+    report.township = (
+        Region(id=township["id"], code=township["code"], name=township["name"], level=township["level"])
+        if township
+        else None
+    )
+    report.cell = GridCell(id=cell["id"], code=cell["code"], name=cell["name"]) if cell else None
     report.zone_id = result["zone"]["id"] if result["zone"] else None
     report.coverage_version_id = result["coverage_version"]["id"] if result["coverage_version"] else None
-    report.team_id = result["team"]["id"] if result["team"] else None
     report.status = Report.Status.NEW if result["routed"] else Report.Status.TRIAGE
     report.routing = {
         "reasons": result["reasons"],
@@ -156,7 +172,9 @@ def report_submit(
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
         raise FieldError("idempotency_key", _("幂等键不能超过 %(n)d 个字符。") % {"n": IDEMPOTENCY_KEY_MAX})
     fingerprint = data.fingerprint()
-    if key is not None and Report.objects.filter(idempotency_key=key).exists():
+    # With photos, look for a stored report first so a retry does not re-encode them for nothing;
+    # without, the unique key on insert is the check (one query fewer on the common path).
+    if key is not None and photos and Report.objects.filter(idempotency_key=key).exists():
         return _existing(key, fingerprint), False
 
     lon, lat, crs, matter, accuracy = _validate(data)
@@ -187,11 +205,14 @@ def report_submit(
     )
     apply_route(report, result)
     report.routing["reasons"].extend({"code": r["code"], "text": r["text"]} for r in extra_reasons)
+    if not prepared:
+        return _insert_without_photos(report, key, fingerprint)
     stored_photos: list = []
     try:
         with transaction.atomic():
             report.save()
             photos_store(report=report, prepared=prepared, into=stored_photos)
+            report._prefetched_objects_cache = {"photos": _photo_queryset(report, stored_photos)}
             outbox_emit(
                 type=events.REPORT_CREATED,
                 data=events.report_payload(report),
@@ -199,6 +220,7 @@ def report_submit(
             )
     except IntegrityError:
         photos_discard(stored_photos)
+        report.pk = None
         if key is not None and Report.objects.filter(idempotency_key=key).exists():
             return _existing(key, fingerprint), False  # a concurrent retry won the race
         raise
@@ -208,6 +230,33 @@ def report_submit(
     if not report.routed:
         logger.info("report %s needs triage (%s)", report.number, report.triage_queue)
     return report, True
+
+
+def _insert_without_photos(report: Report, key: str | None, fingerprint: str) -> tuple[Report, bool]:
+    """The common path (no photos): the report and its event in one statement (services/rows.py)."""
+    report.pk = next_id(Report)
+    report._prefetched_objects_cache = {"photos": _photo_queryset(report, [])}
+    event = outbox_event(
+        type=events.REPORT_CREATED, data=events.report_payload(report), streams=events.report_streams(report)
+    )
+    try:
+        insert_with_event(report, event)
+    except IntegrityError:
+        report.pk = None
+        if key is not None and Report.objects.filter(idempotency_key=key).exists():
+            return _existing(key, fingerprint), False  # a retry: the stored report is the answer
+        raise
+    if not report.routed:
+        logger.info("report %s needs triage (%s)", report.number, report.triage_queue)
+    return report, True
+
+
+def _photo_queryset(report: Report, photos: list):
+    """A queryset of the report's photos pre-filled with the rows just stored (no query to read)."""
+    queryset = report.photos.order_by("id")
+    queryset._result_cache = sorted(photos, key=lambda p: p.pk)
+    queryset._prefetch_done = True
+    return queryset
 
 
 # --- Dispatcher actions -------------------------------------------------------------------------

@@ -83,3 +83,46 @@ def test_device_permissions_by_kind(camera_device):
     assert IsTracker().has_permission(Req(tracker), None)
     assert not IsTracker().has_permission(Req(camera_device), None)
     assert not IsTracker().has_permission(Req(None), None)
+
+
+def test_api_tokens_are_cached_briefly_and_revocation_takes_effect(db, settings, monkeypatch):
+    """A token resolves to its user and groups once per TOKEN_CACHE_SECONDS; after that a deleted
+    token or a changed group is seen."""
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    from gridops.auth import CachedTokenAuthentication
+
+    settings.TOKEN_CACHE_SECONDS = 5
+    clock = [1000.0]
+    monkeypatch.setattr("gridops.auth.time.monotonic", lambda: clock[0])
+    user = User.objects.create_user("gw", password="x")
+    user.groups.add(Group.objects.create(name="grid_worker"))
+    token = Token.objects.create(user=user)
+    key = token.key  # the key is the primary key: deleting the row clears it on the instance
+    auth = CachedTokenAuthentication()
+
+    found, _ = auth.authenticate_credentials(key)
+    assert found == user and found._gridops_groups == {"grid_worker"}
+    token.delete()
+    user.groups.clear()
+    found, _ = auth.authenticate_credentials(key)  # within the cache time
+    assert found == user and found._gridops_groups == {"grid_worker"}
+    clock[0] += 5.1
+    with pytest.raises(exceptions.AuthenticationFailed):
+        auth.authenticate_credentials(key)
+
+
+def test_without_a_cache_time_every_request_reads_the_token(db, settings):
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from gridops.auth import CachedTokenAuthentication
+
+    settings.TOKEN_CACHE_SECONDS = 0
+    token = Token.objects.create(user=User.objects.create_user("gw", password="x"))
+    key = token.key
+    CachedTokenAuthentication().authenticate_credentials(key)
+    token.delete()
+    with pytest.raises(exceptions.AuthenticationFailed):
+        CachedTokenAuthentication().authenticate_credentials(key)

@@ -498,3 +498,32 @@ def test_assign_mistakes_are_field_errors(api, dispatcher):
     closed = d.post(f"{URL}{report_id}/assign/", {"team": "zh-2"}, format="json")
     assert closed.status_code == 400 and "status" in closed.json()
     assert not OutboxEvent.objects.filter(type=events.REPORT_UPDATED).exists()
+
+
+def test_hand_written_report_shapes_match_their_declared_fields():
+    """The serializers write rows by hand for speed; the declared fields (the OpenAPI schema) must
+    name exactly the keys they write."""
+    from gridops.api.report_serializers import ReportDetailSerializer, ReportSerializer
+
+    for serializer_class in (ReportSerializer, ReportDetailSerializer):
+        declared = list(serializer_class().fields)
+        written = inspect_keys(serializer_class)
+        assert written == declared, serializer_class.__name__
+
+
+def inspect_keys(serializer_class) -> list[str]:
+    """The keys to_representation writes, read from a report built in memory."""
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from gridops.models import Report
+
+    report = Report(
+        id=1,
+        source=Report.Source.CITIZEN,
+        point=Point(121.0, 29.0, srid=4326),
+        received_at=timezone.now(),
+        routing={},
+    )
+    report._prefetched_objects_cache = {"photos": Report.objects.none()}
+    return list(serializer_class(context={}).to_representation(report))
