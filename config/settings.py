@@ -197,7 +197,7 @@ LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
 # written by other processes, or left over when the channel layer was down).
 OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)
 # After a kick the relay waits this long so that commits arriving together are numbered together.
-OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.01)
+OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.05)
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

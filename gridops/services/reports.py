@@ -25,7 +25,7 @@ from geodata.coords import point_from_request
 from geodata.errors import FieldError
 from geodata.models import GridCell, Matter, Region, Team
 from geodata.routing import route, routing_index
-from gridops.models import Camera, Device, Report
+from gridops.models import Camera, Device, Report, ReportPhoto
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit, outbox_event
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
@@ -235,7 +235,8 @@ def report_submit(
 def _insert_without_photos(report: Report, key: str | None, fingerprint: str) -> tuple[Report, bool]:
     """The common path (no photos): the report and its event in one statement (services/rows.py)."""
     report.pk = next_id(Report)
-    report._prefetched_objects_cache = {"photos": _photo_queryset(report, [])}
+    # No photos: an empty result in place of the relation (building a related queryset was 2.5%).
+    report._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
     event = outbox_event(
         type=events.REPORT_CREATED, data=events.report_payload(report), streams=events.report_streams(report)
     )
