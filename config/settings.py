@@ -124,7 +124,14 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's 5 s
+            # blocking pop: every idle receive then raised TimeoutError (seen as warnings and, in a
+            # stock consumer, a closed socket). The socket must outlast the pop.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
+            "capacity": 1500,
+            "expiry": 30,
+        },
     }
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

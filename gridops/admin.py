@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
@@ -47,8 +47,8 @@ class DeviceAdmin(admin.ModelAdmin):
     @admin.display(description=_("密钥状态"))
     def key_state(self, device: Device) -> str:
         if device.revoked_at is not None:
-            return _gettext("已吊销")
-        return _gettext("有效") if device.key_hash else _gettext("未签发")
+            return gettext("已吊销")
+        return gettext("有效") if device.key_hash else gettext("未签发")
 
     @admin.action(description=_("签发新密钥（旧密钥立即失效）"), permissions=("change",))
     def issue_key(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -57,7 +57,7 @@ class DeviceAdmin(admin.ModelAdmin):
             key = device_key_issue(device=device)
             self.message_user(
                 request,
-                _gettext("设备 %(device)s 的新密钥（只显示这一次，请立即复制到设备配置中）：%(key)s")
+                gettext("设备 %(device)s 的新密钥（只显示这一次，请立即复制到设备配置中）：%(key)s")
                 % {"device": device.code, "key": key},
                 level=messages.WARNING,
             )
@@ -68,7 +68,7 @@ class DeviceAdmin(admin.ModelAdmin):
         for device in queryset.filter(revoked_at__isnull=True):
             device_key_revoke(device=device)
             count += 1
-        self.message_user(request, _gettext("已吊销 %(n)d 台设备的密钥。") % {"n": count})
+        self.message_user(request, gettext("已吊销 %(n)d 台设备的密钥。") % {"n": count})
 
 
 @admin.register(Camera)
@@ -209,7 +209,7 @@ class ReportAdmin(_ReadOnlyMixin, admin.ModelAdmin):
                 done += 1
             except FieldError as exc:
                 self.message_user(request, f"{report.number}：{exc.message}", level=messages.WARNING)
-        self.message_user(request, _gettext("已受理 %(n)d 条上报。") % {"n": done})
+        self.message_user(request, gettext("已受理 %(n)d 条上报。") % {"n": done})
 
 
 @admin.register(Alert)

@@ -29,6 +29,7 @@ from gridops.models import Device
 logger = logging.getLogger("gridops.auth")
 
 KEY_SCHEME = "Device"
+_clock = time.monotonic  # the token cache's clock (tests move it)
 KEY_PREFIX = "gdk"
 
 
@@ -125,7 +126,7 @@ class CachedTokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         ttl = settings.TOKEN_CACHE_SECONDS
-        now = time.monotonic()
+        now = _clock()
         if ttl > 0:
             with self._lock:
                 hit = self._cache.get(key)

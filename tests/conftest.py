@@ -1,6 +1,13 @@
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop on the main thread for the
+    whole session (the browser is session-scoped), after which async_to_sync in the main thread
+    (websocket tests) refuses to run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _relay_stopped_before_the_database_goes(django_db_setup):
     """Transactional tests start this process's outbox relay thread; stop it while the test

@@ -95,9 +95,9 @@ def test_api_tokens_are_cached_briefly_and_revocation_takes_effect(db, settings,
 
     settings.TOKEN_CACHE_SECONDS = 5
     clock = [1000.0]
-    monkeypatch.setattr("gridops.auth.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("gridops.auth._clock", lambda: clock[0])
     user = User.objects.create_user("gw", password="x")
-    user.groups.add(Group.objects.create(name="grid_worker"))
+    user.groups.add(Group.objects.get_or_create(name="grid_worker")[0])
     token = Token.objects.create(user=user)
     key = token.key  # the key is the primary key: deleting the row clears it on the instance
     auth = CachedTokenAuthentication()

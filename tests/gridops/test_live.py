@@ -35,7 +35,11 @@ def _own_channel_layer(settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"t{uuid.uuid4().hex[:8]}", "expiry": 30},
+            "CONFIG": {
+                "hosts": [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]}],
+                "prefix": f"t{uuid.uuid4().hex[:8]}",
+                "expiry": 30,
+            },
         }
     }
 
@@ -391,3 +395,13 @@ def test_many_events_are_coalesced_into_few_frames(keys, settings):
         await client.close()
 
     run(scenario)
+
+
+def test_the_channel_layer_socket_outlasts_its_blocking_pop():
+    """channels-redis waits for messages with a 5 s blocking pop; a read timeout no longer than
+    that turns every quiet moment into a TimeoutError (redis-py 8 defaults to 5 s)."""
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings as django_settings
+
+    host = django_settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout

@@ -22,6 +22,11 @@ from tests.gridops.live_client import LiveClient, live_path
 from tests.gridops.redis_server import RedisServer, free_port
 
 
+def production_host(settings) -> dict:
+    """The connection options the deployment uses (socket timeouts), for another address."""
+    return dict(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
+
+
 @pytest.fixture
 def redis_server(settings):
     server = RedisServer(free_port())
@@ -29,7 +34,7 @@ def redis_server(settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [server.url], "expiry": 30},
+            "CONFIG": {"hosts": [{**production_host(settings), "address": server.url}], "expiry": 30},
         }
     }  # pytest-django's settings fixture signals the change; channels then drops its cached layer
     settings.LIVE_HEARTBEAT_SECONDS = 0.3
