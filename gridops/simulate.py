@@ -40,6 +40,7 @@ PING_BATCH = 3
 VEHICLE_KMH = 30.0
 FOOT_KMH = 5.0
 STRAY_SECONDS = 420.0  # real seconds outside the zone: more than the 300 s geofence dwell
+NEARBY_TARGETS = 12  # a patrol picks its next stop among this many nearby cell centres of its zone
 STRAY_EVERY_SECONDS = 600.0  # on average one unit strays this often (simulated time)
 RETRY_SHARE = 0.05  # reports re-sent with the same client_uuid, as a phone that lost the answer
 DUPLICATE_FIX_SHARE = 0.08
@@ -366,9 +367,7 @@ class Patrols(Actor):
                 continue
             start = self.rng.choice(home)
             speed = FOOT_KMH if u.get("kind") == "officer" else VEHICLE_KMH
-            self.vehicles.append(
-                Vehicle(u["code"], u["key"], u["team"], speed, start, self.rng.choice(home), home)
-            )
+            self.vehicles.append(Vehicle(u["code"], u["key"], u["team"], speed, start, start, home))
             # Spread the first fixes over one interval so batches do not arrive all at once.
             heapq.heappush(
                 self.queue, (time.monotonic() + self.rng.uniform(0, self._interval()), len(self.vehicles) - 1)
@@ -417,6 +416,14 @@ class Patrols(Actor):
         self.sim.totals.add(strays=1)
         logger.info("%s strays towards %s", vehicle.code, vehicle.target)
 
+    def _next_target(self, vehicle: Vehicle) -> tuple[float, float]:
+        """One of the nearby cell centres of the team's zone (not the nearest few, so it keeps
+        moving): patrols work their area street by street instead of crossing the county — or the
+        sea between the islands of a zone — in a straight line."""
+        by_distance = sorted(vehicle.home, key=lambda p: _distance_m(vehicle.position, p))
+        nearby = [p for p in by_distance if _distance_m(vehicle.position, p) > 300][:NEARBY_TARGETS]
+        return self.rng.choice(nearby or vehicle.home)
+
     def _move(self, vehicle: Vehicle, now: float) -> None:
         step_m = vehicle.speed_kmh / 3.6 * PING_INTERVAL_SECONDS
         remaining = _distance_m(vehicle.position, vehicle.target)
@@ -434,7 +441,7 @@ class Patrols(Actor):
                 )
             else:
                 vehicle.stray_until = 0.0
-                vehicle.target = self.rng.choice(vehicle.home)
+                vehicle.target = self._next_target(vehicle)
         else:
             f = step_m / remaining
             lon0, lat0 = vehicle.position

@@ -28,4 +28,4 @@ if [ "$SIMULATE" != 0 ]; then
   sim_pid=$!
   echo "[demo] simulator started (pid $sim_pid); SIMULATE=0 make demo runs without it"
 fi
-"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WORKERS" --lifespan off --timeout-graceful-shutdown 5
+"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WORKERS" --lifespan off --timeout-graceful-shutdown 5 --no-access-log
