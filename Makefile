@@ -41,4 +41,4 @@ bench: setup
 	$(PY) bench/intake.py
 
 serve:
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)

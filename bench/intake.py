@@ -431,29 +431,24 @@ def start_server(db_url: str, port: int, redis_url: str) -> subprocess.Popen:
         GRIDOPS_LOG_LEVEL="WARNING",
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
+    # As make demo serves: gridops_serve starts the workers (one SO_REUSEPORT socket each) and the
+    # outbox relay; its own session, so stop_server ends every child.
     server = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
+            "manage.py",
+            "gridops_serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             str(WORKERS),
-            "--lifespan",
-            "off",
-            "--timeout-graceful-shutdown",
-            "5",
-            "--log-level",
-            "warning",
-            "--no-access-log",
         ],
         cwd=ROOT,
-        start_new_session=True,  # its own process group: stop_server ends the workers too
         env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
     while time.time() < deadline:

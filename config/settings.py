@@ -203,6 +203,12 @@ LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
 # The in-process relay polls for unsequenced events this often even without a kick (events
 # written by other processes, or left over when the channel layer was down).
 OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)
+# Who numbers events: "thread" — a relay thread in every writing process (nothing else to run);
+# "process" — `manage.py gridops_relay`, woken by PostgreSQL NOTIFY (make demo, the bench and
+# docker-compose run it: it does not compete with request threads for the GIL).
+OUTBOX_RELAY = env("GRIDOPS_OUTBOX_RELAY", "thread")
+if OUTBOX_RELAY not in ("thread", "process"):
+    raise ImproperlyConfigured("GRIDOPS_OUTBOX_RELAY must be 'thread' or 'process'.")
 # After a kick the relay waits this long so that commits arriving together are numbered together.
 OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.05)
 

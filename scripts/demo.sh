@@ -10,8 +10,8 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 SIMULATE=${SIMULATE:-1}
 SIM_ARGS=${SIM_ARGS:-}
-# One worker process per core: request handling is CPU-bound Python (GIL); relays of several
-# workers share the numbering through an advisory lock, consoles may connect to any worker.
+# One worker process per core: request handling is CPU-bound Python (GIL); consoles may connect
+# to any worker (the channel layer carries the notices between processes).
 WORKERS=${WORKERS:-2}
 # The simulator talks to the server over loopback even when it listens on every interface.
 SIM_HOST=$HOST
@@ -28,4 +28,6 @@ if [ "$SIMULATE" != 0 ]; then
   sim_pid=$!
   echo "[demo] simulator started (pid $sim_pid); SIMULATE=0 make demo runs without it"
 fi
-"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WORKERS" --lifespan off --timeout-graceful-shutdown 5 --no-access-log
+# gridops_serve: the uvicorn workers (one SO_REUSEPORT socket each, so connections are spread
+# across them) and the outbox relay process, woken by PostgreSQL NOTIFY (docs/REALTIME.md).
+"$PY" manage.py gridops_serve --host "$HOST" --port "$PORT" --workers "$WORKERS"

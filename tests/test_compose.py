@@ -16,7 +16,7 @@ def load_compose() -> dict:
 
 def test_services_exist():
     services = load_compose()["services"]
-    assert {"db", "redis", "web", "worker", "beat", "migrate"} <= set(services)
+    assert {"db", "redis", "web", "relay", "worker", "beat", "migrate"} <= set(services)
     assert "postgis" in services["db"]["image"]
     assert services["redis"]["image"].startswith("redis:7")
 
@@ -24,9 +24,8 @@ def test_services_exist():
 def test_app_services_point_at_real_commands():
     services = load_compose()["services"]
     web = services["web"]["command"]
-    assert web[0] == "uvicorn"
-    module, attr = web[1].split(":")
-    assert hasattr(importlib.import_module(module), attr)
+    assert web[:3] == ["python", "manage.py", "gridops_serve"] and "--no-relay" in web
+    assert hasattr(importlib.import_module("config.asgi"), "application")  # what gridops_serve serves
 
     for name in ("worker", "beat"):
         command = services[name]["command"]
@@ -35,13 +34,15 @@ def test_app_services_point_at_real_commands():
         assert importlib.import_module("config").celery_app.main == "gridops"
         assert shutil.which("celery", path=str(ROOT / ".venv" / "bin")) or shutil.which("celery")
 
-    migrate = services["migrate"]["command"]
-    assert migrate[:2] == ["python", "manage.py"] and migrate[2] in get_commands()
+    for name in ("migrate", "relay"):
+        command = services[name]["command"]
+        assert command[:2] == ["python", "manage.py"] and command[2] in get_commands()
+    assert services["web"]["environment"]["GRIDOPS_OUTBOX_RELAY"] == "process"  # the relay numbers
 
 
 def test_app_services_share_configuration():
     services = load_compose()["services"]
-    for name in ("web", "worker", "beat", "migrate"):
+    for name in ("web", "relay", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgis://") and "@db:" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:")

@@ -41,6 +41,8 @@ RELAY_LOCK_KEY = 0x6772646F
 SEND_TIMEOUT_SECONDS = 1.0
 SEND_BACKOFF_MAX_SECONDS = 2.0
 PRUNE_EVERY_SECONDS = 600
+# Web processes NOTIFY this channel after commits that wrote events; a relay process LISTENs.
+NOTIFY_CHANNEL = "gridops_outbox"
 NUMBER_BATCH = 1000
 
 
@@ -156,7 +158,10 @@ def group_messages(messages: list[Message]) -> dict[str, list[dict]]:
 class Relay:
     """Numbers committed events and sends the notices; run by a thread or by `gridops_relay`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, numbers: bool = True) -> None:
+        # False: only send ephemeral notices (a web process when a relay process numbers events).
+        self.numbers = numbers
+        self.kicked = False  # a commit wrote events since the last cycle
         self.wake = threading.Event()
         self._queue: queue.SimpleQueue[list[Message]] = queue.SimpleQueue()
         self._loop = asyncio.new_event_loop()
@@ -168,6 +173,41 @@ class Relay:
     def enqueue(self, messages: list[Message]) -> None:
         self._queue.put(messages)
         self.wake.set()
+
+    def run_listening(self, *, stop: threading.Event) -> None:
+        """The relay as its own process (`gridops_relay`, settings.OUTBOX_RELAY = "process"):
+        woken by PostgreSQL NOTIFY from the writers' transactions, on its own connection.
+
+        Why a process: in a web worker the relay thread competes for the GIL with the request
+        threads, and each of its round trips waited for it. Measured at 120 reports/s with two
+        workers: event → numbered p50 114 ms, p99 557 ms in a thread."""
+        import psycopg
+
+        while not stop.is_set():
+            try:
+                with psycopg.connect(_libpq_dsn(), autocommit=True) as listener:
+                    listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    logger.info("outbox relay listening on %s", NOTIFY_CHANNEL)
+                    self.wake.set()  # whatever was written while nobody listened
+                    while not stop.is_set():
+                        if not self.wake.is_set():
+                            for _ in listener.notifies(timeout=settings.OUTBOX_POLL_SECONDS, stop_after=1):
+                                pass
+                        self.wake.clear()
+                        time.sleep(settings.OUTBOX_COALESCE_SECONDS)
+                        for _ in listener.notifies(timeout=0, stop_after=10_000):  # drain the rest
+                            pass
+                        try:
+                            if self.cycle():
+                                self.wake.set()  # busy: look again after the coalescing pause
+                        except Exception:
+                            logger.exception("outbox relay cycle failed")
+                            time.sleep(0.5)
+                        finally:
+                            connection.close()
+            except Exception:  # the database went away: reconnect, events wait in the outbox
+                logger.exception("outbox relay lost its LISTEN connection; reconnecting")
+                stop.wait(1.0)
 
     def run(self, *, stop: threading.Event | None = None) -> None:
         """Cycle until `stop` is set; no error ends the loop (a dead relay would silence every console)."""
@@ -190,7 +230,17 @@ class Relay:
     def cycle(self) -> int:
         """Number everything pending, send the notices; returns how many messages were numbered."""
         outgoing: list[Message] = []
-        while True:
+        if not self.numbers and self.kicked:
+            # Why not NOTIFY in every writer's transaction: a transaction that notifies takes a
+            # global lock at commit; at 150+ reports/s that serialised the commits (intake fell
+            # from ~230 to ~150 reports/s). One NOTIFY per cycle of this thread is enough.
+            self.kicked = False
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+            except Exception:
+                logger.warning("could not notify the relay process (it polls as well)", exc_info=True)
+        while self.numbers:
             try:
                 numbered = outbox_sequence_pending(limit=NUMBER_BATCH)
             except Exception:
@@ -263,10 +313,11 @@ class _RelayThread(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="gridops-outbox-relay", daemon=True)
-        self.relay = Relay()
+        self.relay = Relay(numbers=settings.OUTBOX_RELAY == "thread")
         self.stop_event = threading.Event()
 
     def kick(self) -> None:
+        self.relay.kicked = True
         self.relay.wake.set()
 
     def enqueue(self, messages: list[Message]) -> None:
@@ -295,8 +346,23 @@ def _relay() -> _RelayThread:
 
 
 def relay_kick() -> None:
-    """Wake this process's relay (starting it on first use)."""
+    """After a commit that wrote events: wake this process's relay thread (starting it on first
+    use). With a relay process (settings.OUTBOX_RELAY = "process") that thread only passes the
+    news on, as one NOTIFY for all the commits of the last OUTBOX_COALESCE_SECONDS."""
     _relay().kick()
+
+
+def _libpq_dsn() -> str:
+    """The default database as a libpq connection string (the LISTEN connection is our own)."""
+    db = settings.DATABASES["default"]
+    parts = {
+        "dbname": db.get("NAME"),
+        "user": db.get("USER"),
+        "password": db.get("PASSWORD"),
+        "host": db.get("HOST"),
+        "port": db.get("PORT"),
+    }
+    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
 
 
 def relay_ensure_running() -> None:

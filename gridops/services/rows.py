@@ -5,8 +5,9 @@ the 30 report columns, the separate outbox INSERT and the BEGIN/COMMIT round tri
 of a report's CPU. Here each statement is compiled once per model, the id comes from the table's
 own sequence in blocks, and the row and its event reach PostgreSQL as one statement:
 
-    WITH row AS (INSERT INTO gridops_report (...) VALUES (...) RETURNING 1)
-    INSERT INTO gridops_outboxevent (...) SELECT ... FROM row
+    WITH row AS (INSERT INTO gridops_report (...) VALUES (...) RETURNING 1),
+         event AS (INSERT INTO gridops_outboxevent (...) SELECT ... FROM row RETURNING id)
+    SELECT id FROM event
 
 A single statement is atomic on its own, so outside a transaction no BEGIN/COMMIT is sent; inside
 one (a caller's atomic block) it runs under a savepoint so a refused row leaves the caller's
@@ -58,11 +59,13 @@ def _statement(model: type[models.Model]) -> tuple[str, list, list]:
     if cached is None:
         columns, placeholders, fields = _insert_parts(model, with_pk=True)
         event_columns, event_placeholders, event_fields = _insert_parts(OutboxEvent, with_pk=False)
+        table = connection.ops.quote_name(model._meta.db_table)
+        event_table = connection.ops.quote_name(OutboxEvent._meta.db_table)
         sql = (
-            f"WITH row AS (INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-            f"VALUES ({placeholders}) RETURNING 1) "
-            f"INSERT INTO {connection.ops.quote_name(OutboxEvent._meta.db_table)} ({event_columns}) "
-            f"SELECT {event_placeholders} FROM row RETURNING {connection.ops.quote_name('id')}"
+            f"WITH row AS (INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING 1), "
+            f"event AS (INSERT INTO {event_table} ({event_columns}) "
+            f"SELECT {event_placeholders} FROM row RETURNING id) "
+            f"SELECT id FROM event"
         )
         cached = _sql[model] = (sql, fields, event_fields)
     return cached

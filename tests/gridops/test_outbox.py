@@ -160,3 +160,46 @@ def test_relay_command_once(capsys):
     sequence_all()
     assert stream_head(events.COUNTY_STREAM) == 3 and stream_head(W) == 3
     assert "numbered" in capsys.readouterr().out
+
+
+def test_in_process_mode_a_relay_process_woken_by_notify_numbers_events(settings, tiny_county):
+    """GRIDOPS_OUTBOX_RELAY=process: web processes only write, and their relay thread NOTIFYs after
+    commits; `gridops_relay` numbers. Polling is set far away, so only the NOTIFY can wake it."""
+    from gridops.realtime.outbox import relay_stop
+
+    relay_stop()  # no relay thread of an earlier test may number behind our back
+    settings.OUTBOX_RELAY = "process"
+    settings.OUTBOX_POLL_SECONDS = 60
+    emit(2)
+    time.sleep(0.3)
+    assert stream_head(events.COUNTY_STREAM) == 0  # the web side's kick numbers nothing now
+
+    relay, stop = Relay(), threading.Event()
+    listener = threading.Thread(target=relay.run_listening, kwargs={"stop": stop})
+    listener.start()
+    try:
+        wait_for_head(events.COUNTY_STREAM, 2)  # what was written before it listened
+        time.sleep(0.3)  # back to waiting on LISTEN
+        emit(3)
+        wait_for_head(events.COUNTY_STREAM, 5)
+        time.sleep(0.3)
+        # The one-statement report insert (services/rows.py) kicks the web side's thread too.
+        from gridops.services.reports import ReportInput, report_submit
+
+        report_submit(data=ReportInput(source="citizen", lon=121.005, lat=29.005))
+        wait_for_head(events.COUNTY_STREAM, 6)
+    finally:
+        stop.set()
+        with connection.cursor() as cursor:  # wake it so it sees the stop
+            cursor.execute("SELECT pg_notify('gridops_outbox', '')")
+        listener.join(10)
+        relay_stop()  # this process's thread was started in process mode: later tests need a fresh one
+    assert not listener.is_alive()
+    assert [seq for seq, _ in stream_rows(events.COUNTY_STREAM)] == [1, 2, 3, 4, 5, 6]
+
+
+def wait_for_head(stream: str, head: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while stream_head(stream) < head:
+        assert time.monotonic() < deadline, f"{stream} stayed at {stream_head(stream)}, wanted {head}"
+        time.sleep(0.02)

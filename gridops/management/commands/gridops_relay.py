@@ -1,8 +1,9 @@
 """Runs the outbox relay on its own: numbers committed events into their streams and notices them.
 
-Web and worker processes run a relay thread of their own after each commit; this command is for
-deployments where other writers exist (imports, scripts, another service) or where a process
-should number events even when no web process is writing. Several relays may run: an advisory
+With GRIDOPS_OUTBOX_RELAY=process (make demo, the bench, docker-compose) this is the relay: web
+processes only write, and PostgreSQL NOTIFY wakes this process when their transactions commit.
+With the default "thread", web processes number events themselves and this command is optional
+(for writers outside them). Several relays may run: an advisory
 lock lets one number at a time, so sequence numbers stay gap-free.
 """
 
@@ -37,5 +38,6 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: (stop.set(), relay.wake.set()))
         self.stdout.write("gridops relay running (Ctrl-C stops)")
-        relay.run(stop=stop)
+        # Woken by the writers' NOTIFY; polls as well, so writers of either mode are served.
+        relay.run_listening(stop=stop)
         self.stdout.write("gridops relay stopped")
