@@ -53,17 +53,18 @@ class Command(BaseCommand):
         env = dict(os.environ)
         if not no_relay:
             env["GRIDOPS_OUTBOX_RELAY"] = "process"
-        base = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--lifespan", "off"]
-        base += ["--timeout-graceful-shutdown", "5", "--log-level", "warning" if not access_log else "info"]
-        if not access_log:
-            base.append("--no-access-log")
+        base = [sys.executable, "-m", "gridops.serve_worker"]
+        extra = ["--access-log"] if access_log else []
         manage = str(settings.BASE_DIR / "manage.py")
 
         def start_worker() -> subprocess.Popen:
             sock = _listening_socket(host, port)
             try:
                 return subprocess.Popen(
-                    [*base, "--fd", str(sock.fileno())], pass_fds=(sock.fileno(),), env=env
+                    [*base, str(sock.fileno()), *extra],
+                    pass_fds=(sock.fileno(),),
+                    env=env,
+                    cwd=settings.BASE_DIR,
                 )
             finally:
                 sock.close()  # the worker holds its own copy
