@@ -49,7 +49,6 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
-ERROR = "error"  # {"seq": null, "type": "error", "data": {"<field>": ["<message>"]}}
 LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
 RECEIVE_BACKOFF_MAX_SECONDS = 5.0
 MAX_CLIENT_MESSAGE_CHARS = 4096
@@ -209,7 +208,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Not the query string: it may carry the token.
         logger.warning("live: refused %s (%s), stream %r: %s", code, field, self.stream[:80], message)
         self.stream = self.stream or events.COUNTY_STREAM
-        frame = [self._message(ERROR, {field: [message]})]
+        frame = [self._message(events.ERROR, {field: [message]})]
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
         await self.close(code=code)
 
@@ -385,7 +384,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def _client_error(self, field: str, message: str) -> None:
         logger.info("live %s: client message refused (%s): %s", self.stream, field, message)
-        self._queue(self._message(ERROR, {field: [message]}))
+        self._queue(self._message(events.ERROR, {field: [message]}))
 
     # --- frames ------------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ UNIT_MOVED = "unit.moved"
 HEARTBEAT = "heartbeat"
 RELOAD = "reload"
 RESUMED = "resumed"
-EPHEMERAL_TYPES = (UNIT_MOVED, HEARTBEAT, RELOAD, RESUMED)
+ERROR = "error"  # {"seq": null, "type": "error", "data": {"<field>": ["<message>"]}}
+EPHEMERAL_TYPES = (UNIT_MOVED, HEARTBEAT, RELOAD, RESUMED, ERROR)
 
 COUNTY_STREAM = "county"
 
