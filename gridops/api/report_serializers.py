@@ -4,13 +4,13 @@ Coordinates and accuracy pass through as sent (RawField) so that gridops.service
 answer "looks swapped", "NaN", "outside the service area" with one message for every door.
 """
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gridops.models import Report, ReportPhoto
+from gridops.realtime.events import local_iso, ref
 from gridops.selectors.reports import phone_mask, user_sees_contact
 
 
@@ -73,14 +73,6 @@ class CameraAlertSerializer(serializers.Serializer):
     confidence = RawField(required=False, allow_null=True, help_text=_("0–1"))
     event_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     snapshot = serializers.FileField(required=False, help_text=_("抓拍图（multipart）"))
-
-
-def _ref(obj, *fields: str) -> dict | None:
-    return None if obj is None else {f: getattr(obj, f) for f in fields}
-
-
-def _iso(value) -> str | None:
-    return timezone.localtime(value).isoformat() if value else None
 
 
 class ReportPhotoSerializer(serializers.ModelSerializer):
@@ -181,7 +173,7 @@ class ReportSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_matter(self, report: Report) -> dict | None:
-        return _ref(report.matter, "code", "name", "domain")
+        return ref(report.matter, "code", "name", "domain")
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_reporter(self, report: Report) -> dict | None:
@@ -197,28 +189,28 @@ class ReportSerializer(serializers.Serializer):
         return phone_mask(report.reporter_phone)
 
     def get_reported_at(self, report: Report) -> str | None:
-        return _iso(report.reported_at)
+        return local_iso(report.reported_at)
 
     def get_received_at(self, report: Report) -> str | None:
-        return _iso(report.received_at)
+        return local_iso(report.received_at)
 
     def get_last_seen_at(self, report: Report) -> str | None:
-        return _iso(report.last_seen_at)
+        return local_iso(report.last_seen_at)
 
     def get_triage_queue(self, report: Report) -> str | None:
         return report.triage_queue or None
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_team(self, report: Report) -> dict | None:
-        return _ref(report.team, "code", "name", "phone")
+        return ref(report.team, "code", "name", "phone")
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_township(self, report: Report) -> dict | None:
-        return _ref(report.township, "code", "name")
+        return ref(report.township, "code", "name")
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_cell(self, report: Report) -> dict | None:
-        return _ref(report.cell, "code", "name")
+        return ref(report.cell, "code", "name")
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_zone(self, report: Report) -> dict | None:
@@ -275,9 +267,9 @@ class ReportDetailSerializer(ReportSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_timeline(self, report: Report) -> list[dict]:
         routing = report.routing or {}
-        items = [{"event": "received", "at": _iso(report.received_at)}]
+        items = [{"event": "received", "at": local_iso(report.received_at)}]
         if report.reported_at:
-            items.insert(0, {"event": "reported", "at": _iso(report.reported_at)})
+            items.insert(0, {"event": "reported", "at": local_iso(report.reported_at)})
         routed_at = routing.get("routed_at")
         if routing.get("team"):
             items.append(
@@ -287,7 +279,11 @@ class ReportDetailSerializer(ReportSerializer):
             items.append({"event": "triage", "at": routed_at, "queue": routing.get("triage_queue")})
         if report.repeat_count > 1:
             items.append(
-                {"event": "repeated", "at": _iso(report.last_seen_at), "repeat_count": report.repeat_count}
+                {
+                    "event": "repeated",
+                    "at": local_iso(report.last_seen_at),
+                    "repeat_count": report.repeat_count,
+                }
             )
         items.extend(routing.get("timeline", []))
         return items

@@ -51,23 +51,30 @@ def stream_group(stream: str) -> str:
     return "live." + stream.replace(":", ".")
 
 
-def _iso(value) -> str | None:
+def local_iso(value) -> str | None:
+    """A time as ISO 8601 in Asia/Shanghai (+08:00), or None."""
     return timezone.localtime(value).isoformat() if value else None
 
 
-def _ref(obj, *fields: str) -> dict | None:
+def ref(obj, *fields: str) -> dict | None:
+    """A related object as a small dict of the named fields, or None."""
     if obj is None:
         return None
     return {f: getattr(obj, f) for f in fields}
 
 
-def report_streams(report) -> list[str]:
+def place_streams(obj) -> list[str]:
+    """Who hears of something with a township and a team (a report, an alert): the county, that
+    township and that team."""
     streams = [COUNTY_STREAM]
-    if report.township_id:
-        streams.append(township_stream(report.township.code))
-    if report.team_id:
-        streams.append(team_stream(report.team.code))
+    if obj.township_id:
+        streams.append(township_stream(obj.township.code))
+    if obj.team_id:
+        streams.append(team_stream(obj.team.code))
     return streams
+
+
+report_streams = place_streams
 
 
 def report_payload(report) -> dict:
@@ -79,28 +86,22 @@ def report_payload(report) -> dict:
         "status": report.status,
         "priority": report.priority,
         "point": [report.point.x, report.point.y],
-        "matter": _ref(report.matter, "code", "name", "domain"),
+        "matter": ref(report.matter, "code", "name", "domain"),
         "description": report.description[:140],
-        "team": _ref(report.team, "code", "name"),
-        "township": _ref(report.township, "code", "name"),
-        "cell": _ref(report.cell, "code", "name"),
+        "team": ref(report.team, "code", "name"),
+        "township": ref(report.township, "code", "name"),
+        "cell": ref(report.cell, "code", "name"),
         "routed": report.routed,
         "triage_queue": report.triage_queue or None,
         "alert_type": report.alert_type or None,
         "repeat_count": report.repeat_count,
         "photos": report.photos.count() if report.pk else 0,
-        "received_at": _iso(report.received_at),
-        "last_seen_at": _iso(report.last_seen_at),
+        "received_at": local_iso(report.received_at),
+        "last_seen_at": local_iso(report.last_seen_at),
     }
 
 
-def alert_streams(alert) -> list[str]:
-    streams = [COUNTY_STREAM]
-    if alert.township_id:
-        streams.append(township_stream(alert.township.code))
-    if alert.team_id:
-        streams.append(team_stream(alert.team.code))
-    return streams
+alert_streams = place_streams
 
 
 def alert_payload(alert) -> dict:
@@ -109,12 +110,12 @@ def alert_payload(alert) -> dict:
         "kind": alert.kind,
         "status": alert.status,
         "message": alert.message,
-        "unit": _ref(alert.unit, "id", "code", "name") if alert.unit_id else None,
-        "team": _ref(alert.team, "code", "name"),
-        "township": _ref(alert.township, "code", "name"),
+        "unit": ref(alert.unit, "id", "code", "name") if alert.unit_id else None,
+        "team": ref(alert.team, "code", "name"),
+        "township": ref(alert.township, "code", "name"),
         "point": [alert.point.x, alert.point.y] if alert.point else None,
-        "raised_at": _iso(alert.raised_at),
-        "cleared_at": _iso(alert.cleared_at),
+        "raised_at": local_iso(alert.raised_at),
+        "cleared_at": local_iso(alert.cleared_at),
         "data": alert.data,
     }
 
@@ -133,6 +134,6 @@ def unit_position_payload(unit) -> dict:
         "point": [unit.fix_point.x, unit.fix_point.y] if unit.fix_point else None,
         "heading": unit.fix_heading,
         "speed": unit.fix_speed,
-        "fix_at": _iso(unit.fix_at),
-        "outside_since": _iso(unit.outside_since),
+        "fix_at": local_iso(unit.fix_at),
+        "outside_since": local_iso(unit.outside_since),
     }
