@@ -187,6 +187,17 @@ PING_MAX_BATCH = env_int("GRIDOPS_PING_MAX_BATCH", 1000)
 GEOFENCE_DWELL_SECONDS = env_int("GRIDOPS_GEOFENCE_DWELL_SECONDS", 300)
 GEOFENCE_TOLERANCE_METRES = env_float("GRIDOPS_GEOFENCE_TOLERANCE_METRES", 50.0)
 
+# Time limits until the case loop (gridops/deadlines.py): a new report must be acknowledged
+# within these minutes by priority (1 urgent, 0 normal); an acknowledged one closed within its
+# matter's catalogue limit, or this many days when it has no matter.
+REPORT_RESPONSE_MINUTES = {
+    1: env_int("GRIDOPS_RESPONSE_MINUTES_URGENT", 30),
+    0: env_int("GRIDOPS_RESPONSE_MINUTES_NORMAL", 120),
+}
+REPORT_DEFAULT_HANDLING_DAYS = env_int("GRIDOPS_DEFAULT_HANDLING_DAYS", 30)
+# A unit "on patrol" has sent a fix within this many seconds (the command centre's header).
+PATROL_ACTIVE_SECONDS = env_int("GRIDOPS_PATROL_ACTIVE_SECONDS", 600)
+
 # A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
 TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
 

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gridops.deadlines import report_due_at
 from gridops.models import Report, ReportPhoto
 from gridops.realtime.events import local_iso, ref
 from gridops.selectors.reports import phone_mask, user_sees_contact
@@ -120,6 +121,9 @@ class ReportSerializer(serializers.Serializer):
     reported_at = serializers.SerializerMethodField()
     received_at = serializers.SerializerMethodField()
     last_seen_at = serializers.SerializerMethodField()
+    due_at = serializers.SerializerMethodField(
+        help_text=_("时限：未受理按紧急程度计受理时限，已受理按事项办理时限；已办结为空")
+    )
     routed = serializers.BooleanField()
     triage_queue = serializers.SerializerMethodField()
     team = serializers.SerializerMethodField()
@@ -156,6 +160,7 @@ class ReportSerializer(serializers.Serializer):
             "reported_at": self.get_reported_at(report),
             "received_at": self.get_received_at(report),
             "last_seen_at": self.get_last_seen_at(report),
+            "due_at": self.get_due_at(report),
             "routed": report.routed,
             "triage_queue": self.get_triage_queue(report),
             "team": self.get_team(report),
@@ -196,6 +201,9 @@ class ReportSerializer(serializers.Serializer):
 
     def get_last_seen_at(self, report: Report) -> str | None:
         return local_iso(report.last_seen_at)
+
+    def get_due_at(self, report: Report) -> str | None:
+        return local_iso(report_due_at(report))
 
     def get_triage_queue(self, report: Report) -> str | None:
         return report.triage_queue or None

@@ -3,6 +3,8 @@
     POST /api/v1/reports/                      signed-in user (session + CSRF, or Token); JSON or
                                                multipart with `photos` files
     GET  /api/v1/reports/                      list, newest first, filtered, paginated
+                                               (?status ?open ?source ?team ?township ?matter ?domain
+                                               ?routed ?since ?mine)
     GET  /api/v1/reports/{id}/                 detail: routing reasons, photos, timeline
     POST /api/v1/reports/{id}/acknowledge/     dispatcher
     POST /api/v1/reports/{id}/assign/          dispatcher: {"team": code, "note": ...}
@@ -39,8 +41,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geodata.api.filters import StrictBooleanFilter
 from geodata.errors import FieldError
-from geodata.models import Team
+from geodata.models import Domain, Team
 from gridops.api import report_serializers as serializers
 from gridops.auth import DeviceKeyAuthentication, IsCamera
 from gridops.models import Camera, Device, Report
@@ -154,9 +157,11 @@ class ReportFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(help_text=_("队伍编号"))
     township = django_filters.CharFilter(help_text=_("乡镇（街道）代码"))
     matter = django_filters.CharFilter(help_text=_("执法事项编码"))
-    routed = django_filters.BooleanFilter()
+    domain = django_filters.ChoiceFilter(choices=Domain.choices, help_text=_("事项领域"))
+    open = StrictBooleanFilter(help_text=_("true：只看未办结（新上报、待分拣、已受理）"))
+    routed = StrictBooleanFilter()
     since = django_filters.IsoDateTimeFilter(help_text=_("接收时间不早于（ISO 8601）"))
-    mine = django_filters.BooleanFilter(help_text=_("只看我上报的"))
+    mine = StrictBooleanFilter(help_text=_("只看我上报的"))
 
     class Meta:
         model = Report

@@ -3,8 +3,11 @@
 from django.urls import include, path
 
 from gridops.api import schema  # noqa: F401  (registers the device-key security scheme)
+from gridops.api.command import CameraListView, SummaryView
 
 urlpatterns = [
     path("", include("gridops.api.reports_urls")),
     path("", include("gridops.api.pings_urls")),
+    path("summary/", SummaryView.as_view(), name="summary"),
+    path("cameras/", CameraListView.as_view(), name="camera-list"),
 ]

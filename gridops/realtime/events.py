@@ -11,6 +11,8 @@ Streams: "county" (everything), "township:<code>", "team:<code>". A console list
 
 from django.utils import timezone
 
+from gridops.deadlines import report_due_at
+
 # Sequenced: stored in the outbox, replayed on resume.
 REPORT_CREATED = "report.created"
 REPORT_UPDATED = "report.updated"
@@ -98,6 +100,8 @@ def report_payload(report) -> dict:
         "photos": report.photos.count() if report.pk else 0,
         "received_at": local_iso(report.received_at),
         "last_seen_at": local_iso(report.last_seen_at),
+        "due_at": local_iso(report_due_at(report)),
+        "reporter_id": report.reporter_id,
     }
 
 

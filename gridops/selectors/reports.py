@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from gridops.deadlines import OPEN
 from gridops.models import Report, ReportPhoto
 
 DISPATCHER_GROUPS = ("dispatcher", "admin")
@@ -61,6 +62,8 @@ def report_list(
     team: str | None = None,
     township: str | None = None,
     matter: str | None = None,
+    domain: str | None = None,
+    open: bool | None = None,
     routed: bool | None = None,
     since: datetime | None = None,
     reporter=None,
@@ -82,6 +85,10 @@ def report_list(
         queryset = queryset.filter(township__code=township)
     if matter:
         queryset = queryset.filter(matter__code=matter)
+    if domain:
+        queryset = queryset.filter(matter__domain=domain)
+    if open is not None:
+        queryset = queryset.filter(status__in=OPEN) if open else queryset.exclude(status__in=OPEN)
     if routed is not None:
         queryset = queryset.filter(routed=routed)
     if since is not None:

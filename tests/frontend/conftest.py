@@ -6,6 +6,7 @@ check for ORM calls made by the test itself (factories); the live server runs in
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -134,10 +135,24 @@ def asgi_server(transactional_db, settings):
     thread.join(timeout=10)
 
 
-def login(page, base_url: str, username: str, password: str) -> None:
-    """Sign in through the login page, as a person would."""
-    page.goto(f"{base_url}/accounts/login/?next=/")
+def login(page, base_url: str, username: str, password: str, next_path: str = "/") -> None:
+    """Sign in through the login page, as a person would, and land on `next_path`."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click(".login-form button[type=submit]")
-    page.wait_for_url(f"{base_url}/", wait_until="domcontentloaded")
+    page.wait_for_url(f"{base_url}{next_path}", wait_until="domcontentloaded")
+
+
+# Screenshots for reviewers: var/screenshots/ (or $GRIDOPS_SCREENSHOTS), overwritten each run.
+SCREENSHOT_DIR = Path(
+    os.environ.get("GRIDOPS_SCREENSHOTS", Path(__file__).resolve().parents[2] / "var" / "screenshots")
+)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page PNG of what the browser shows now, for a person to look at."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,49 @@
+"""Reads for the command centre: today's figures and the cameras layer.
+
+"Today" is the calendar day in settings.TIME_ZONE (Asia/Shanghai), whatever the server's clock
+zone. Overdue follows gridops/deadlines.py (response limit before acknowledgement, the matter's
+handling limit after).
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from gridops.deadlines import OPEN, due_at_expression, overdue_q
+from gridops.models import Alert, Camera, Report, Unit
+
+
+def local_day_start(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def command_summary(*, now: datetime | None = None) -> dict:
+    """Today's reports, open and overdue reports, triage, units on patrol, open alerts."""
+    now = now or timezone.now()
+    reports = Report.objects.annotate(due_at=due_at_expression()).aggregate(
+        today=Count("id", filter=Q(received_at__gte=local_day_start(now))),
+        open=Count("id", filter=Q(status__in=OPEN)),
+        triage=Count("id", filter=Q(status=Report.Status.TRIAGE)),
+        overdue=Count("id", filter=overdue_q(now)),
+    )
+    patrolling = Unit.objects.filter(
+        fix_at__gte=now - timedelta(seconds=settings.PATROL_ACTIVE_SECONDS)
+    ).count()
+    return {
+        "reports_today": reports["today"],
+        "open": reports["open"],
+        "triage": reports["triage"],
+        "overdue": reports["overdue"],
+        "units_on_patrol": patrolling,
+        "open_alerts": Alert.objects.filter(status=Alert.Status.OPEN).count(),
+        "at": timezone.localtime(now).isoformat(),
+    }
+
+
+def camera_list(*, township: str | None = None) -> QuerySet[Camera]:
+    qs = Camera.objects.select_related("device", "township").defer("township__geom").order_by("name", "id")
+    if township:
+        qs = qs.filter(township__code=township)
+    return qs
