@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from frontend.phone import ReportPageView
 from frontend.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("report/", ReportPageView.as_view(), name="report"),
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",

@@ -102,56 +102,72 @@ def home_i18n() -> dict[str, str | dict[str, str]]:
     }
 
 
+def api_urls() -> dict[str, str]:
+    """The REST addresses every page's data module may call (reverse(), never hard-coded)."""
+    return {
+        "regions": reverse("api:region-list"),
+        "cells": reverse("api:cell-list"),
+        "zones": reverse("api:zone-list"),
+        "teams": reverse("api:team-list"),
+        "matters": reverse("api:matter-list"),
+        "route": reverse("api:route"),
+        "reports": reverse("api:report-list"),
+        "units": reverse("api:unit-list"),
+        "alerts": reverse("api:alert-list"),
+        "summary": reverse("api:summary"),
+        "cameras": reverse("api:camera-list"),
+    }
+
+
+def live_state(user) -> dict:
+    """How the page's LiveConnection connects: the widest stream this user may hear, or None."""
+    return {
+        "path": "/ws/live/",
+        "stream": live_default_stream(user),
+        "heartbeatSeconds": settings.LIVE_HEARTBEAT_SECONDS,
+        "todayStart": timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0).isoformat(),
+    }
+
+
+def map_state() -> dict:
+    """The map's view, basemap, administrative levels, domains and triage queue names."""
+    leaflet = settings.LEAFLET_CONFIG
+    return {
+        "map": {
+            "center": list(leaflet["DEFAULT_CENTER"]),
+            "zoom": leaflet["DEFAULT_ZOOM"],
+            "minZoom": leaflet["MIN_ZOOM"],
+            "maxZoom": leaflet["MAX_ZOOM"],
+            "cellMinZoom": CELL_MIN_ZOOM,
+        },
+        "levels": {
+            "township": list(Region.TOWNSHIP_LEVELS),
+            "village": list(Region.VILLAGE_LEVELS),
+        },
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+        "domains": {code: str(label) for code, label in Domain.choices},
+        "timeZone": settings.TIME_ZONE,
+        "triageQueues": {
+            TRIAGE_OUTSIDE_GRID: _("网格外事件，人工分拣"),
+            TRIAGE_NO_COVERAGE: _("无生效覆盖版本，人工分拣"),
+            TRIAGE_NO_TEAM: _("无责任片区，人工分拣"),
+        },
+    }
+
+
 class HomeView(TemplateView):
     template_name = "frontend/home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        overview = selectors.county_overview()
-        leaflet = settings.LEAFLET_CONFIG
         context.update(
-            overview=overview,
+            overview=selectors.county_overview(),
             today=timezone.localdate(),
             role_pages=role_pages(),
             page_state={
-                "api": {
-                    "regions": reverse("api:region-list"),
-                    "cells": reverse("api:cell-list"),
-                    "zones": reverse("api:zone-list"),
-                    "teams": reverse("api:team-list"),
-                    "matters": reverse("api:matter-list"),
-                    "route": reverse("api:route"),
-                    "reports": reverse("api:report-list"),
-                    "units": reverse("api:unit-list"),
-                    "alerts": reverse("api:alert-list"),
-                },
-                "live": {
-                    "path": "/ws/live/",
-                    "stream": live_default_stream(self.request.user),
-                    "heartbeatSeconds": settings.LIVE_HEARTBEAT_SECONDS,
-                    "todayStart": timezone.localtime()
-                    .replace(hour=0, minute=0, second=0, microsecond=0)
-                    .isoformat(),
-                },
-                "map": {
-                    "center": list(leaflet["DEFAULT_CENTER"]),
-                    "zoom": leaflet["DEFAULT_ZOOM"],
-                    "minZoom": leaflet["MIN_ZOOM"],
-                    "maxZoom": leaflet["MAX_ZOOM"],
-                    "cellMinZoom": CELL_MIN_ZOOM,
-                },
-                "levels": {
-                    "township": list(Region.TOWNSHIP_LEVELS),
-                    "village": list(Region.VILLAGE_LEVELS),
-                },
-                "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
-                "domains": {code: str(label) for code, label in Domain.choices},
-                "timeZone": settings.TIME_ZONE,
-                "triageQueues": {
-                    TRIAGE_OUTSIDE_GRID: _("网格外事件，人工分拣"),
-                    TRIAGE_NO_COVERAGE: _("无生效覆盖版本，人工分拣"),
-                    TRIAGE_NO_TEAM: _("无责任片区，人工分拣"),
-                },
+                "api": api_urls(),
+                "live": live_state(self.request.user),
+                **map_state(),
                 "i18n": home_i18n(),
             },
         )

@@ -1,0 +1,104 @@
+"""The grid worker's phone page (`/report/`): where am I, which cell and team is that, report it.
+
+Offline first: the page's ES module (report.js) puts every report in an IndexedDB queue
+(outbox.js) before sending it, so this view only hands over state: API addresses, the worker's
+frequent matters, the live stream and every string the JS shows.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.generic import TemplateView
+
+from frontend.views import api_urls, live_state, map_state
+from gridops.models import Report
+
+FREQUENT_MATTERS_DAYS = 90
+FREQUENT_MATTERS_LIMIT = 5
+# Zoom the map goes to around the worker's position: cells (about 1 km) are tappable there.
+REPORT_ZOOM = 15
+
+
+def frequent_matter_codes(
+    *, user, days: int = FREQUENT_MATTERS_DAYS, limit: int = FREQUENT_MATTERS_LIMIT
+) -> list[str]:
+    """The codes of the active matters this user reported most over the last `days` days, most
+    used first (ties by code, so the order is stable)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Report.objects.filter(reporter=user, received_at__gte=since, matter__active=True)
+        .values("matter__code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "matter__code")[:limit]
+    )
+    return [row["matter__code"] for row in rows]
+
+
+def report_i18n() -> dict[str, str]:
+    """Every string report.js shows, translated for the request's language."""
+    return {
+        "locating": _("正在定位…"),
+        "accuracy": _("定位精度 ±%(m)s 米"),
+        "geoDenied": _("无法获取定位，请在地图上点选位置"),
+        "geoUnsupported": _("此设备不支持定位，请在地图上点选位置"),
+        "tapped": _("已在地图上选点"),
+        "routing": _("正在查询责任网格…"),
+        "routeOffline": _("离线：暂时无法查询责任队伍，上报将在联网后发送"),
+        "routeFailed": _("查询失败"),
+        "cell": pgettext("route result field", "网格"),
+        "township": pgettext("route result field", "乡镇/街道"),
+        "notInGrid": _("不在网格内，将转人工分拣"),
+        "none": _("无"),
+        "noMatter": _("不指定事项（按综合执法）"),
+        "frequent": _("常用事项"),
+        "allMatters": _("全部事项"),
+        "noMatch": _("没有匹配的事项"),
+        "mattersFailed": _("事项清单加载失败"),
+        "removePhoto": _("删除照片"),
+        "tooManyPhotos": _("最多 %(n)s 张照片"),
+        "needPlace": _("请先定位或在地图上点选位置"),
+        "queuedOne": _("已保存，等待发送"),
+        "sentTo": _("已发送至%(team)s"),
+        "sentTriage": _("已发送，未匹配到责任队伍，转人工分拣"),
+        "stateQueued": _("待发送"),
+        "stateSending": _("发送中"),
+        "stateFailed": _("发送失败"),
+        "retryIn": _("%(s)s 秒后重试"),
+        "delete": _("删除"),
+        "retry": _("重试"),
+        "photosCount": _("%(n)s 张照片"),
+        "myEmpty": _("还没有上报"),
+        "myFailed": _("我的上报加载失败"),
+        "liveOn": _("实时"),
+        "liveDown": _("连接中断"),
+        "livePolling": _("每 30 秒刷新"),
+        "storageFailed": _("无法保存到本机，请检查浏览器设置"),
+    }
+
+
+class ReportPageView(LoginRequiredMixin, TemplateView):
+    template_name = "frontend/report.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        shared = map_state()
+        context["page_state"] = {
+            "api": api_urls(),
+            "csrfToken": get_token(self.request),
+            "user": {"id": user.pk, "name": user.get_full_name() or user.username},
+            "frequentMatters": frequent_matter_codes(user=user),
+            "live": {**live_state(user), "pollSeconds": 30},
+            **shared,
+            "map": {**shared["map"], "reportZoom": REPORT_ZOOM},
+            "photoMax": settings.PHOTO_MAX_PER_REPORT,
+            "statuses": {code: str(label) for code, label in Report.Status.choices},
+            "i18n": report_i18n(),
+        }
+        return context
