@@ -40,3 +40,14 @@ def county_overview(*, today: date | None = None) -> CountyOverview:
         matters=Matter.objects.filter(active=True).count(),
         coverage_version=version.name if version else None,
     )
+
+
+def teams_for_dispatch() -> list[dict]:
+    """Every team a dispatcher may assign a report to, comprehensive teams first."""
+    rows = Team.objects.order_by("kind", "code").values("code", "name", "kind", "domain")
+    return [dict(row) for row in rows]
+
+
+def townships_for_filter() -> list[dict]:
+    rows = Region.objects.filter(level__in=Region.TOWNSHIP_LEVELS).order_by("code").values("code", "name")
+    return [dict(row) for row in rows]

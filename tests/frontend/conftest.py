@@ -115,24 +115,36 @@ def asgi_server(transactional_db, settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
 
-    @dataclass
     class Server:
-        url: str
+        """`stop()` is a server-side outage (every socket closed by the server, connections
+        refused); `start()` brings it back on the same port."""
 
-    yield Server(url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+        def __init__(self) -> None:
+            self.url = f"http://127.0.0.1:{port}"
+            self.server = None
+            self.thread = None
+
+        def start(self) -> None:
+            self.server = uvicorn.Server(
+                uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+            )
+            self.thread = threading.Thread(target=self.server.run, name="asgi-test-server", daemon=True)
+            self.thread.start()
+            deadline = time.monotonic() + 10
+            while not self.server.started:
+                if time.monotonic() > deadline or not self.thread.is_alive():
+                    raise RuntimeError("uvicorn did not start")
+                time.sleep(0.05)
+
+        def stop(self) -> None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+
+    running = Server()
+    running.start()
+    yield running
+    running.stop()
 
 
 def login(page, base_url: str, username: str, password: str, next_path: str = "/") -> None:

@@ -121,3 +121,55 @@ export function units(api, { signal } = {}) {
 export function openAlerts(api, { signal } = {}) {
   return getAllResults(api.alerts, { params: { status: "open" }, signal });
 }
+
+// POST a JSON body with the session's CSRF token; answers the parsed body or throws ApiError.
+export async function postJSON(url, body, { csrfToken, signal } = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
+    credentials: "same-origin",
+    body: JSON.stringify(body ?? {}),
+    signal,
+  });
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch {
+    parsed = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+// Open reports (every page, oldest deadline problems included) for the command centre's queue.
+// The newest `max` of them: a county that never closes anything must not stall the wall.
+export async function openReports(api, { signal, max = 2000 } = {}) {
+  const rows = [];
+  let next = withParams(api.reports, { open: "true", page_size: 200 });
+  while (next && rows.length < max) {
+    const page = await getJSON(next, { signal });
+    rows.push(...(page.results || []));
+    next = page.next;
+  }
+  return rows.slice(0, max);
+}
+
+export function report(api, id, { signal } = {}) {
+  return getJSON(`${api.reports}${id}/`, { signal });
+}
+
+export function reportAcknowledge(api, id, { csrfToken }) {
+  return postJSON(`${api.reports}${id}/acknowledge/`, {}, { csrfToken });
+}
+
+export function reportAssign(api, id, { team, note, csrfToken }) {
+  return postJSON(`${api.reports}${id}/assign/`, { team, note }, { csrfToken });
+}
+
+export function summary(api, { signal } = {}) {
+  return getJSON(api.summary, { signal });
+}
+
+export function cameras(api, { signal } = {}) {
+  return getJSON(api.cameras, { signal });
+}

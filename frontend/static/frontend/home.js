@@ -3,17 +3,11 @@
 /* global L */
 
 import * as api from "./api.js";
+import { el } from "./dom.js";
 import { LiveConnection } from "./live.js";
 import { liveLayer } from "./livelayer.js";
-import {
-  cellLayer,
-  createPanes,
-  teamColours,
-  townshipLabelLayer,
-  townshipLayer,
-  villageLayer,
-  zoneLayer,
-} from "./layers.js";
+import { countyMap, fillDomainSelect, loadCountyLayers } from "./countymap.js";
+import { cellLayer } from "./layers.js";
 
 const state = JSON.parse(document.getElementById("home-state").textContent);
 const t = state.i18n;
@@ -26,15 +20,6 @@ const domainSelect = document.getElementById("zone-domain");
 const legendElement = document.getElementById("team-legend");
 const language = document.documentElement.lang || "zh-hans";
 
-function el(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
 function showStatus(message) {
   statusElement.textContent = message || "";
   statusElement.hidden = !message;
@@ -45,29 +30,7 @@ function setData(key, value) {
 }
 
 // --- Map and basemap --------------------------------------------------------------------------
-const map = L.map(mapElement, {
-  center: state.map.center,
-  zoom: state.map.zoom,
-  minZoom: state.map.minZoom,
-  maxZoom: state.map.maxZoom,
-});
-createPanes(map);
-map.attributionControl.setPrefix("Leaflet");
-
-// No basemap unless settings give a tile template: nothing is requested from anywhere else.
-// It is added once the county is framed, so no tile of the default view is fetched for nothing.
-const baseLayers = {};
-const basemap = state.tiles.url
-  ? L.tileLayer(state.tiles.url, { attribution: state.tiles.attribution, maxZoom: state.map.maxZoom })
-  : null;
-if (basemap) {
-  baseLayers[t.basemap] = basemap;
-  baseLayers[t.noBasemap] = L.layerGroup();
-  mapElement.classList.add("has-basemap");
-}
-function showBasemap() {
-  if (basemap && !map.hasLayer(basemap)) basemap.addTo(map);
-}
+const { map, baseLayers, showBasemap } = countyMap(mapElement, state, t);
 
 const cells = cellLayer(map, state.api, {
   minZoom: state.map.cellMinZoom,
@@ -252,30 +215,14 @@ function renderLegend(teamRows, zoneFeatures, colours, domainOrder, shownDomain)
 // --- Loading ----------------------------------------------------------------------------------
 async function load() {
   showStatus(t.loading);
-  const simplify = "0.0002";
-  const [county, townships, villages, zones, teamRows, matters] = await Promise.all([
-    api.regions(state.api, { levels: ["county"], simplify }),
-    api.regions(state.api, { levels: state.levels.township, simplify }),
-    api.regions(state.api, { levels: state.levels.village, simplify }),
-    api.publishedZones(state.api),
-    api.teams(state.api),
+  const [layers, matters] = await Promise.all([
+    loadCountyLayers(map, state),
     api.activeMatters(state.api).catch(() => []),
   ]);
+  const { townships, villages, zones, teamRows, colours, domains, zoneGroup, townshipGroup, villageGroup, labelGroup } =
+    layers;
 
-  const colours = teamColours(zones.features.map((f) => api.zoneTeamCode(f.properties)));
-  const zoneGroup = zoneLayer(zones, colours);
-  const townshipGroup = townshipLayer(townships);
-  const villageGroup = villageLayer(villages);
-  const labelGroup = townshipLabelLayer(map, townships);
-
-  // Zones of different domains overlap; show one domain at a time, comprehensive by default.
-  const domains = [...new Set(zones.features.map((f) => f.properties.domain))].sort((a, b) =>
-    a === "comprehensive" ? -1 : b === "comprehensive" ? 1 : a.localeCompare(b),
-  );
-  domainSelect.replaceChildren(
-    ...domains.map((d) => el("option", { text: state.domains[d] || d, attrs: { value: d } })),
-    el("option", { text: t.allDomains, attrs: { value: "" } }),
-  );
+  fillDomainSelect(domainSelect, domains, state, t);
   const showDomain = () => {
     setData("zones", zoneGroup.showDomain(domainSelect.value));
     renderLegend(teamRows, zones.features, colours, domains, domainSelect.value);
@@ -287,11 +234,7 @@ async function load() {
     matterSelect.append(el("option", { text: `${matter.code} ${matter.name}`, attrs: { value: matter.code } }));
   }
 
-  // Frame the county before drawing anything, so the first paint is of the final view (and no
-  // cell request is made for the default view only to be thrown away).
-  const extent = county.features.length ? L.geoJSON(county) : townshipGroup;
-  const bounds = extent.getBounds();
-  if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
+  layers.frame(24);
   showBasemap();
 
   zoneGroup.addTo(map);

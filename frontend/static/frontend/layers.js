@@ -5,7 +5,7 @@
 import { cellsInBbox, zoneTeamCode } from "./api.js";
 
 // Layers are stacked in panes so the order holds whatever is toggled in which order.
-const PANES = { zones: 410, villages: 420, cells: 430, townships: 440, selection: 450, labels: 460 };
+const PANES = { zones: 410, villages: 420, cells: 430, townships: 440, selection: 450, labels: 460, cameras: 462 };
 
 export function createPanes(map) {
   for (const [name, zIndex] of Object.entries(PANES)) {
@@ -202,4 +202,43 @@ export function cellLayer(map, api, { minZoom, onChange }) {
     restyle();
   };
   return layer;
+}
+
+// Cameras: a marker that points where the camera looks, and its field of view as a light wedge.
+export function cameraLayer(collection, { fovPane = "zones" } = {}) {
+  const markers = L.layerGroup();
+  const views = L.layerGroup();
+  for (const feature of collection.features) {
+    const [lon, lat] = feature.geometry.coordinates;
+    const p = feature.properties;
+    const heading = Number.isFinite(p.heading) ? p.heading : null;
+    const marker = L.marker([lat, lon], {
+      pane: "cameras",
+      keyboard: false,
+      icon: L.divIcon({
+        className: `camera-marker${p.active ? "" : " is-inactive"}`,
+        iconSize: [24, 24],
+        iconAnchor: [12, 12],
+        html:
+          (heading === null ? "" : `<span class="camera-beam" style="transform:rotate(${heading}deg)"></span>`) +
+          '<span class="camera-body"></span>',
+      }),
+    });
+    marker.bindTooltip(`${p.name}（${p.code}）`);
+    marker.on("add", () => {
+      const element = marker.getElement();
+      if (element) element.dataset.cameraCode = p.code;
+    });
+    markers.addLayer(marker);
+    if (p.field_of_view) {
+      views.addLayer(
+        L.geoJSON(p.field_of_view, {
+          pane: fovPane,
+          interactive: false,
+          style: { color: "#7c3aed", weight: 1, opacity: 0.8, fillColor: "#a78bfa", fillOpacity: 0.18 },
+        }),
+      );
+    }
+  }
+  return { markers, views, count: collection.features.length };
 }

@@ -12,7 +12,10 @@ export const STATUS_COLOURS = {
   rejected: "#6b7280",
 };
 
-const PANES = { reports: 470, units: 480 };
+// Worst first: a cluster takes the colour of the most pressing report inside it.
+const STATUS_RANK = ["triage", "new", "acknowledged", "closed", "rejected"];
+
+const PANES = { alerts: 465, reports: 470, units: 480 };
 
 function lonLat(point) {
   // Events carry [lon, lat]; REST rows carry GeoJSON {type: "Point", coordinates: [lon, lat]}.
@@ -25,15 +28,56 @@ function teamCode(team) {
   return typeof team === "string" ? team : team?.code;
 }
 
-export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
+// Options: `cluster` groups dense report markers (leaflet.markercluster must be loaded);
+// `onReport(row)` is called when a report marker is clicked; `onAlert(row)` on every alert event.
+export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false } = {}) {
   for (const [name, zIndex] of Object.entries(PANES)) {
     if (!map.getPane(name)) map.createPane(name).style.zIndex = String(zIndex);
   }
   const reports = new Map(); // id -> {row, marker}
   const units = new Map(); // id -> {row, marker}
   const alerts = new Map(); // id -> row
-  const reportGroup = L.layerGroup();
+  const reportGroup = cluster
+    ? L.markerClusterGroup({
+        clusterPane: "reports",
+        showCoverageOnHover: false,
+        spiderfyOnMaxZoom: true,
+        disableClusteringAtZoom: 16,
+        maxClusterRadius: 40,
+        chunkedLoading: true,
+        iconCreateFunction: clusterIcon,
+      })
+    : L.layerGroup();
   const unitGroup = L.layerGroup();
+  const alertGroup = L.layerGroup();
+  const alertMarkers = new Map(); // id -> marker (open alerts with a place)
+
+  function clusterIcon(group) {
+    const statuses = group.getAllChildMarkers().map((m) => m.reportStatus);
+    const worst = STATUS_RANK.find((s) => statuses.includes(s)) || "new";
+    const count = group.getChildCount();
+    const size = count < 10 ? 34 : count < 100 ? 40 : 48;
+    return L.divIcon({
+      className: `report-cluster status-${worst}`,
+      html: `<span style="--status:${STATUS_COLOURS[worst]}">${count}</span>`,
+      iconSize: [size, size],
+    });
+  }
+
+  // Markers inside a cluster have no element until the cluster opens: the data attributes tests
+  // and styles rely on are set whenever a marker is added to the map.
+  function decorate(entry, { fresh = false } = {}) {
+    const element = entry.marker.getElement();
+    if (!element) return;
+    element.dataset.reportId = String(entry.row.id);
+    element.dataset.status = entry.row.status;
+    if (fresh) {
+      // A new report draws attention: a pulse for a few seconds (CSS animation).
+      element.classList.remove("is-fresh");
+      void element.getBoundingClientRect();
+      element.classList.add("is-fresh");
+    }
+  }
 
   function reportStyle(row) {
     const colour = STATUS_COLOURS[row.status] || "#ea580c";
@@ -58,27 +102,47 @@ export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
     const latlng = lonLat(row.point);
     if (!latlng) return;
     let entry = reports.get(row.id);
+    const known = Boolean(entry);
     if (!entry) {
       const marker = L.circleMarker(latlng, reportStyle(row));
-      marker.on("click", () => onReport?.(entry.row));
       entry = { row, marker };
+      marker.on("click", () => onReport?.(entry.row));
+      marker.on("add", () => decorate(entry));
       reports.set(row.id, entry);
-      marker.addTo(reportGroup);
     }
+    const before = entry.row.status;
     entry.row = { ...entry.row, ...row };
+    entry.marker.reportStatus = entry.row.status;
     entry.marker.setLatLng(latlng).setStyle(reportStyle(entry.row));
     entry.marker.bindTooltip(reportTooltip(entry.row));
-    const element = entry.marker.getElement();
-    if (element) {
-      element.dataset.reportId = String(row.id);
-      element.dataset.status = entry.row.status;
-      if (fresh) {
-        // A new report draws attention: a pulse for a few seconds (CSS animation).
-        element.classList.remove("is-fresh");
-        void element.getBoundingClientRect();
-        element.classList.add("is-fresh");
-      }
+    if (!known) reportGroup.addLayer(entry.marker);
+    else if (cluster && before !== entry.row.status) reportGroup.refreshClusters(entry.marker);
+    decorate(entry, { fresh });
+  }
+
+  function upsertAlert(row) {
+    alerts.set(row.id, row);
+    const latlng = lonLat(row.point);
+    let marker = alertMarkers.get(row.id);
+    if (row.status !== "open" || !latlng) {
+      if (marker) alertGroup.removeLayer(marker);
+      alertMarkers.delete(row.id);
+      return;
     }
+    if (!marker) {
+      marker = L.marker(latlng, {
+        pane: "alerts",
+        keyboard: false,
+        icon: L.divIcon({ className: "alert-marker", iconSize: [34, 34], iconAnchor: [17, 17], html: "!" }),
+      });
+      marker.on("add", () => {
+        const element = marker.getElement();
+        if (element) element.dataset.alertId = String(row.id);
+      });
+      alertMarkers.set(row.id, marker);
+      alertGroup.addLayer(marker);
+    }
+    marker.setLatLng(latlng).bindTooltip(row.message || "");
   }
 
   function unitIcon(row) {
@@ -125,8 +189,8 @@ export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
         break;
       case "alert.raised":
       case "alert.updated":
-        alerts.set(message.data.id, message.data);
-        onAlert?.(message.data);
+        upsertAlert(message.data);
+        onAlert?.(message.data, { fresh: message.type === "alert.raised" });
         break;
       default:
         break; // case.updated, coverage.published: other pages
@@ -136,7 +200,28 @@ export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
   return {
     reportGroup,
     unitGroup,
+    alertGroup,
     apply,
+    report(id) {
+      return reports.get(id)?.row;
+    },
+    reportRows() {
+      return [...reports.values()].map((e) => e.row);
+    },
+    alertRows() {
+      return [...alerts.values()];
+    },
+    // Bring a report's marker into view (opening its cluster) and give it a ring.
+    focusReport(id) {
+      const entry = reports.get(id);
+      if (!entry) return;
+      const show = () => decorate(entry, { fresh: true });
+      if (cluster) reportGroup.zoomToShowLayer(entry.marker, show);
+      else {
+        map.panTo(entry.marker.getLatLng());
+        show();
+      }
+    },
     loadReports(rows) {
       for (const row of rows) upsertReport(row);
     },
@@ -144,14 +229,16 @@ export function liveLayer(map, { colours, t, onReport, onAlert } = {}) {
       for (const row of rows) upsertUnit(row);
     },
     loadAlerts(rows) {
-      for (const row of rows) alerts.set(row.id, row);
+      for (const row of rows) upsertAlert(row);
     },
     clear() {
       reports.clear();
       units.clear();
       alerts.clear();
+      alertMarkers.clear();
       reportGroup.clearLayers();
       unitGroup.clearLayers();
+      alertGroup.clearLayers();
     },
     counts() {
       const rows = [...reports.values()].map((e) => e.row);

@@ -1,0 +1,156 @@
+// UI module: the command centre's case queue — every open report, the most urgent first, with the
+// time left before its deadline, filterable by township, team, source and matter domain.
+// No Leaflet, no fetching: the page hands rows in (REST snapshot and live events alike).
+
+import { el, fill } from "./dom.js";
+
+const OPEN = new Set(["new", "triage", "acknowledged"]);
+const MINUTE = 60_000;
+
+// Urgent before normal; within each, the nearest deadline first (overdue ones are the nearest);
+// then the oldest. A report without a deadline sorts last.
+export function compareUrgency(a, b) {
+  if ((b.priority || 0) !== (a.priority || 0)) return (b.priority || 0) - (a.priority || 0);
+  const da = a.due_at ? Date.parse(a.due_at) : Infinity;
+  const db = b.due_at ? Date.parse(b.due_at) : Infinity;
+  if (da !== db) return da - db;
+  return Date.parse(a.received_at || 0) - Date.parse(b.received_at || 0) || a.id - b.id;
+}
+
+// "2小时5分" style durations, in the page's language.
+export function duration(ms, t) {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / MINUTE));
+  if (minutes < 60) return fill(t.minutes, { n: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) {
+    const rest = minutes % 60;
+    return fill(t.hours, { n: hours }) + (rest ? fill(t.minutes, { n: rest }) : "");
+  }
+  return fill(t.days, { n: Math.floor(hours / 24) });
+}
+
+function matches(row, filters) {
+  if (filters.township && row.township?.code !== filters.township) return false;
+  if (filters.team && (row.team?.code ?? row.team) !== filters.team) return false;
+  if (filters.source && row.source !== filters.source) return false;
+  if (filters.domain && row.matter?.domain !== filters.domain) return false;
+  return true;
+}
+
+export function caseQueue(listElement, { t, countElement, onSelect, now = () => Date.now() }) {
+  const rows = new Map(); // id -> row (open reports only)
+  const items = new Map(); // id -> <li>
+  let filters = {};
+  let selected = null;
+
+  function timeLeft(row) {
+    if (!row.due_at) return { text: "", overdue: false };
+    const left = Date.parse(row.due_at) - now();
+    return left < 0
+      ? { text: fill(t.overdueBy, { t: duration(left, t) }), overdue: true }
+      : { text: fill(t.timeLeft, { t: duration(left, t) }), overdue: false, soon: left < 30 * MINUTE };
+  }
+
+  function render(row) {
+    const clock = timeLeft(row);
+    const who = row.team ? row.team.name : t.triage;
+    const what = row.matter ? row.matter.name : t.noMatter;
+    const item = el(
+      "li",
+      {
+        className: "queue-row",
+        attrs: {
+          "data-report-id": String(row.id),
+          "data-status": row.status,
+          "data-overdue": String(clock.overdue),
+          "data-priority": String(row.priority || 0),
+          tabindex: "0",
+          role: "button",
+        },
+      },
+      [
+        el("span", { className: "queue-status", text: t.statusLabels[row.status] || row.status }),
+        el("span", { className: "queue-main" }, [
+          el("strong", { className: "queue-matter", text: what + (row.repeat_count > 1 ? ` ×${row.repeat_count}` : "") }),
+          el("span", { className: "queue-where", text: `${row.township?.name || ""} · ${who}` }),
+          el("span", { className: "queue-number", text: `${row.number} · ${t.sourceLabels[row.source] || row.source}` }),
+        ]),
+        el("span", { className: "queue-clock" }, [
+          row.priority ? el("span", { className: "badge-urgent", text: t.urgent }) : null,
+          el("span", {
+            className: `queue-left${clock.overdue ? " is-overdue" : clock.soon ? " is-soon" : ""}`,
+            text: clock.text,
+          }),
+        ]),
+      ],
+    );
+    if (row.id === selected) item.classList.add("is-selected");
+    return item;
+  }
+
+  function redraw() {
+    const visible = [...rows.values()].filter((row) => matches(row, filters)).sort(compareUrgency);
+    const next = visible.map((row) => {
+      const item = render(row);
+      const old = items.get(row.id);
+      if (old?.classList.contains("is-fresh")) item.classList.add("is-fresh");
+      items.set(row.id, item);
+      return item;
+    });
+    for (const id of [...items.keys()]) if (!rows.has(id) || !matches(rows.get(id), filters)) items.delete(id);
+    listElement.replaceChildren(...(next.length ? next : [el("li", { className: "queue-empty", text: t.queueEmpty })]));
+    if (countElement) countElement.textContent = fill(t.queueShown, { shown: visible.length, total: rows.size });
+    listElement.dataset.count = String(visible.length);
+  }
+
+  listElement.addEventListener("click", (event) => {
+    const item = event.target.closest("[data-report-id]");
+    if (item) onSelect?.(Number(item.dataset.reportId));
+  });
+  listElement.addEventListener("keydown", (event) => {
+    const item = event.target.closest("[data-report-id]");
+    if (item && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      onSelect?.(Number(item.dataset.reportId));
+    }
+  });
+
+  let pending = null;
+  function scheduleRedraw() {
+    // Many events in one frame (a burst of reports) redraw the list once.
+    if (pending) return;
+    pending = requestAnimationFrame(() => {
+      pending = null;
+      redraw();
+    });
+  }
+
+  return {
+    upsert(row, { fresh = false } = {}) {
+      if (OPEN.has(row.status)) rows.set(row.id, { ...(rows.get(row.id) || {}), ...row });
+      else rows.delete(row.id);
+      if (fresh) {
+        scheduleRedraw();
+        requestAnimationFrame(() => requestAnimationFrame(() => items.get(row.id)?.classList.add("is-fresh")));
+      } else scheduleRedraw();
+    },
+    load(list) {
+      for (const row of list) if (OPEN.has(row.status)) rows.set(row.id, row);
+      redraw();
+    },
+    clear() {
+      rows.clear();
+      redraw();
+    },
+    setFilters(next) {
+      filters = next;
+      redraw();
+    },
+    select(id) {
+      selected = id;
+      for (const [rowId, item] of items) item.classList.toggle("is-selected", rowId === id);
+    },
+    tick: redraw, // time left moves on: the page redraws every half minute
+    size: () => rows.size,
+  };
+}
