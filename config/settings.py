@@ -131,6 +131,9 @@ CHANNEL_LAYERS = {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
             "capacity": 1500,
             "expiry": 30,
+            # Keys in Redis start with this: two installations (or two parallel test runs) sharing
+            # one Redis must not hear each other's streams.
+            "prefix": env("GRIDOPS_CHANNEL_PREFIX", "gridops"),
         },
     }
 }

@@ -1,4 +1,16 @@
+import os
+
 import pytest
+
+
+def pytest_configure(config):
+    """Parallel workers (pytest -n) share one Redis: each gets its own channel-layer prefix, or a
+    console served by one worker hears the events (and sequence numbers) of another's database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"gridops-test-{worker}"
 
 
 def pytest_collection_modifyitems(config, items):
