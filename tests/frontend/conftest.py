@@ -64,9 +64,10 @@ def page_log():
     return PageLog()
 
 
-@pytest.fixture
-def page(browser, page_log):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+def logged_page(browser, page_log, **context_options):
+    """A new context and page that log every request and every console or page error, announce
+    the map (window.__gridopsMap) and keep every websocket (window.__gridopsSockets)."""
+    context = browser.new_context(**{"locale": "zh-CN", **context_options})
     context.on("request", lambda request: page_log.requests.append(request.url))
     page = context.new_page()
     page.on(
@@ -85,8 +86,44 @@ def page(browser, page_log):
         "  constructor(...args) { super(...args); window.__gridopsSockets.push(this); } };"
     )
     page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, page_log):
+    page = logged_page(browser, page_log, viewport={"width": 1400, "height": 900})
     yield page
-    context.close()
+    page.context.close()
+
+
+# Where the phone is: inside cell (0, 0) of the tiny county, 丹东街道, team 一中队.
+PHONE_FIX = {"longitude": 121.005, "latitude": 29.005, "accuracy": 12}
+
+
+@pytest.fixture
+def phone(browser, page_log):
+    """A phone: small touch screen, geolocation granted and fixed at PHONE_FIX."""
+    page = logged_page(
+        browser,
+        page_log,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation=PHONE_FIX,
+        permissions=["geolocation"],
+    )
+    yield page
+    page.context.close()
+
+
+def grid_worker(county, username: str = "worker", password: str = "test-pass-123"):
+    """A member of the grid_worker group who looks after cell (0, 0) of the tiny county."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password=password, first_name="网格员")
+    user.groups.add(Group.objects.get_or_create(name="grid_worker")[0])
+    county.cells[(0, 0)].workers.add(user)
+    return user
 
 
 @pytest.fixture

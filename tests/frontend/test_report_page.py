@@ -20,7 +20,7 @@ from PIL import Image
 from frontend.phone import frequent_matter_codes
 from gridops.models import Report
 from gridops.services.reports import ReportInput, report_acknowledge, report_submit
-from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, login, screenshot
+from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, login, screenshot
 
 PASSWORD = "test-pass-123"
 
@@ -29,13 +29,6 @@ def jpeg_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 80, 40)).save(buffer, format="JPEG")
     return buffer.getvalue()
-
-
-def grid_worker(county, username="worker"):
-    user = User.objects.create_user(username, password=PASSWORD, first_name="网格员")
-    user.groups.add(Group.objects.get_or_create(name="grid_worker")[0])
-    county.cells[(0, 0)].workers.add(user)
-    return user
 
 
 # --- the view (no browser) --------------------------------------------------------------------------
@@ -94,31 +87,6 @@ def test_page_state_for_a_grid_worker(client, settings):
 
 
 # --- the browser ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def phone(browser, page_log):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        geolocation={"longitude": 121.005, "latitude": 29.005, "accuracy": 12},
-        permissions=["geolocation"],
-    )
-    context.on("request", lambda request: page_log.requests.append(request.url))
-    page = context.new_page()
-    page.on(
-        "console",
-        lambda message: page_log.errors.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: page_log.errors.append(str(error)))
-    page.add_init_script(
-        "document.addEventListener('gridops:map-ready', (e) => { window.__gridopsMap = e.detail.map; });"
-    )
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture

@@ -258,6 +258,10 @@ function startLive(colours, layersControl) {
       detail.refreshIf(message.data.id);
       if (message.type === "report.created") {
         const d = message.data;
+        // Announced at the frame that paints it (tests and bench/ui.py measure event → screen).
+        requestAnimationFrame(() =>
+          document.dispatchEvent(new CustomEvent("gridops:report-drawn", { detail: { id: d.id, at: Date.now() } })),
+        );
         toast("report", t.newReport, `${d.number} ${d.matter ? d.matter.name : t.noMatter} → ${d.team ? d.team.name : t.triage}`, () =>
           select(d.id),
         );
