@@ -218,3 +218,34 @@ def test_english(county, page, page_log, asgi_server):
     assert page.inner_text(".command-title") == "Command centre"
     assert "Open" in page.inner_text("#figures")
     assert not page_log.errors, page_log.errors
+
+
+def test_an_alert_draws_attention_and_is_acknowledged(county, page, page_log, asgi_server):
+    from django.db import transaction
+
+    from gridops.models import Alert
+    from gridops.realtime import events
+    from gridops.realtime.outbox import outbox_emit
+
+    open_command(page, asgi_server)
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            kind=Alert.Kind.OUT_OF_ZONE,
+            message="巡查车 zh-1-car-1 离开片区超过 5 分钟",
+            team=county.teams["W"],
+            township=county.townships["W"],
+            point=Point(121.05, 29.05, srid=4326),
+        )
+        outbox_emit(
+            type=events.ALERT_RAISED, data=events.alert_payload(alert), streams=events.alert_streams(alert)
+        )
+    page.wait_for_selector(f"#alert-list [data-alert-id='{alert.pk}']")
+    page.wait_for_selector(".toast-alert")
+    page.wait_for_selector(f".alert-marker[data-alert-id='{alert.pk}']", state="attached")
+    page.wait_for_function("document.querySelector(\"[data-figure='open_alerts']\").textContent === '1'")
+    page.click(f"#alert-list [data-alert-id='{alert.pk}'] [data-action='acknowledge-alert']")
+    page.wait_for_selector(f"#alert-list [data-alert-id='{alert.pk}']", state="detached")
+    assert Alert.objects.get(pk=alert.pk).status == Alert.Status.ACKNOWLEDGED
+    assert page.locator(f".alert-marker[data-alert-id='{alert.pk}']").count() == 0
+    page.wait_for_function("document.querySelector(\"[data-figure='open_alerts']\").textContent === '0'")
+    assert not page_log.errors, page_log.errors

@@ -166,6 +166,10 @@ export function reportAssign(api, id, { team, note, csrfToken }) {
   return postJSON(`${api.reports}${id}/assign/`, { team, note }, { csrfToken });
 }
 
+export function alertAcknowledge(api, id, { csrfToken }) {
+  return postJSON(`${api.alerts}${id}/acknowledge/`, {}, { csrfToken });
+}
+
 export function summary(api, { signal } = {}) {
   return getJSON(api.summary, { signal });
 }

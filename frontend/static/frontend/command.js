@@ -148,7 +148,9 @@ document.addEventListener("keydown", (event) => {
 function select(id) {
   queue.select(id);
   detail.open(id);
-  live?.focusReport(id);
+  // The detail slides over the right of the map: keep the marker left of it.
+  const covered = document.getElementById("detail").offsetWidth || 0;
+  live?.focusReport(id, { paddingTopLeft: [160, 60], paddingBottomRight: [covered + 40, 40] });
 }
 
 const queue = caseQueue(document.getElementById("queue"), {
@@ -189,16 +191,43 @@ function renderAlerts() {
     alertList.dataset.count = "0";
     return;
   }
+  const hhmm = timeFormatter(language, state.timeZone, { date: false, seconds: false });
   alertList.replaceChildren(
     ...open.slice(0, 20).map((a) =>
       el("li", { className: `alert-row alert-${a.kind}`, attrs: { "data-alert-id": String(a.id) } }, [
-        el("time", { text: timeFormatter(language, state.timeZone, { date: false, seconds: false })(a.raised_at) }),
-        el("span", { text: a.message }),
+        el("time", { text: hhmm(a.raised_at) }),
+        el("span", { className: "alert-text", text: a.message }),
+        el("button", {
+          className: "alert-ack",
+          text: t.acknowledgeAlert,
+          attrs: { type: "button", "data-action": "acknowledge-alert" },
+        }),
       ]),
     ),
   );
   alertList.dataset.count = String(open.length);
 }
+
+// An alert row: its text shows the place on the map; 知悉 acknowledges it (it leaves the list).
+alertList.addEventListener("click", async (event) => {
+  const row = event.target.closest("[data-alert-id]");
+  if (!row || !live) return;
+  const alert = live.alertRows().find((a) => a.id === Number(row.dataset.alertId));
+  if (!alert) return;
+  if (event.target.closest("[data-action='acknowledge-alert']")) {
+    event.target.disabled = true;
+    try {
+      live.loadAlerts([await api.alertAcknowledge(state.api, alert.id, { csrfToken: state.csrfToken })]);
+      renderAlerts();
+      figuresSoon();
+    } catch (error) {
+      event.target.disabled = false;
+      toast("alert", t.actionFailed, error instanceof api.ApiError ? error.fieldMessage : "");
+    }
+  } else if (Array.isArray(alert.point)) {
+    map.setView([alert.point[1], alert.point[0]], Math.max(map.getZoom(), 15));
+  }
+});
 
 function startLive(colours, layersControl) {
   live = liveLayer(map, {

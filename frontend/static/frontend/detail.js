@@ -143,6 +143,9 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
       message.className = "action-message";
       try {
         const updated = await call();
+        // Done: what was typed is spent, the fresh copy is shown as it is.
+        note.value = "";
+        delete select.dataset.touched;
         show(updated);
         const done = body.querySelector(".action-message");
         if (done) done.textContent = t.actionDone;
@@ -166,7 +169,18 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
     return el("div", { className: "detail-actions" }, [acknowledge, form, message]);
   }
 
+  // What the dispatcher is typing in the assign form, so a live refresh of the same report does
+  // not wipe it (a team picked, a note half written).
+  function formDraft(id) {
+    if (current?.id !== id) return null;
+    const select = body.querySelector(".assign-form select[name='team']");
+    const note = body.querySelector(".assign-form input[name='note']");
+    if (!select || select.dataset.touched !== "true") return note?.value ? { note: note.value } : null;
+    return { team: select.value, note: note?.value || "" };
+  }
+
   function show(report) {
+    const draft = formDraft(report.id);
     current = report;
     panel.hidden = false;
     panel.dataset.reportId = String(report.id);
@@ -187,6 +201,14 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
       el("h3", { text: t.timeline }),
       timeline(report),
     );
+    const select = body.querySelector(".assign-form select[name='team']");
+    const note = body.querySelector(".assign-form input[name='note']");
+    if (select) select.addEventListener("change", () => (select.dataset.touched = "true"), { once: true });
+    if (draft && select && draft.team) {
+      select.value = draft.team;
+      select.dataset.touched = "true";
+    }
+    if (draft && note) note.value = draft.note;
   }
 
   async function open(id) {

@@ -211,16 +211,17 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
     alertRows() {
       return [...alerts.values()];
     },
-    // Bring a report's marker into view (opening its cluster) and give it a ring.
-    focusReport(id) {
+    // Bring a report's marker into view (opening its cluster) and give it a ring. `padding`
+    // ({paddingTopLeft, paddingBottomRight} in pixels) keeps it clear of panels over the map.
+    focusReport(id, padding = {}) {
       const entry = reports.get(id);
       if (!entry) return;
-      const show = () => decorate(entry, { fresh: true });
+      const show = () => {
+        map.panInside(entry.marker.getLatLng(), { ...padding, animate: false });
+        decorate(entry, { fresh: true });
+      };
       if (cluster) reportGroup.zoomToShowLayer(entry.marker, show);
-      else {
-        map.panTo(entry.marker.getLatLng());
-        show();
-      }
+      else show();
     },
     loadReports(rows) {
       for (const row of rows) upsertReport(row);
