@@ -2,16 +2,27 @@
 
 Offline first: the page's ES module (report.js) puts every report in an IndexedDB queue
 (outbox.js) before sending it, so this view only hands over state: API addresses, the worker's
-frequent matters, the live stream and every string the JS shows.
+frequent matters, the live stream and every string the JS shows. A service worker
+(`report_service_worker`, template report_sw.js) keeps a copy of the page and its static files,
+so the page opens with no network too.
 """
 
+import hashlib
+import json
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.db.models import Count
 from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.generic import TemplateView
@@ -23,6 +34,21 @@ FREQUENT_MATTERS_DAYS = 90
 FREQUENT_MATTERS_LIMIT = 5
 # Zoom the map goes to around the worker's position: cells (about 1 km) are tappable there.
 REPORT_ZOOM = 15
+
+# Every static file /report/ loads (report.html and base.html, and the modules report.js imports),
+# precached by the service worker. The page draws no Leaflet marker nor layer control, so none of
+# Leaflet's images is ever requested. tests/frontend/test_report_offline.py checks the list
+# against the page.
+REPORT_STATIC_FILES = (
+    "frontend/base.css",
+    "vendor/leaflet/leaflet.css",
+    "frontend/report.css",
+    "vendor/leaflet/leaflet.js",
+    "frontend/report.js",
+    "frontend/api.js",
+    "frontend/live.js",
+    "frontend/outbox.js",
+)
 
 
 def frequent_matter_codes(
@@ -91,7 +117,12 @@ class ReportPageView(LoginRequiredMixin, TemplateView):
         shared = map_state()
         context["page_state"] = {
             "api": api_urls(),
+            "pageUrl": reverse("report"),
+            "serviceWorker": reverse("report-sw"),
             "csrfToken": get_token(self.request),
+            # The outbox reads the token from this cookie when it sends: the page may be an
+            # offline copy whose csrfToken is older than the worker's last sign-in.
+            "csrfCookieName": None if settings.CSRF_USE_SESSIONS else settings.CSRF_COOKIE_NAME,
             "user": {"id": user.pk, "name": user.get_full_name() or user.username},
             "frequentMatters": frequent_matter_codes(user=user),
             "live": {**live_state(user), "pollSeconds": 30},
@@ -102,3 +133,40 @@ class ReportPageView(LoginRequiredMixin, TemplateView):
             "i18n": report_i18n(),
         }
         return context
+
+
+@cache
+def report_sw_version(static_files: tuple[str, ...] = REPORT_STATIC_FILES) -> str:
+    """A short hash of the precached files' URLs and contents, made once per process: a deploy
+    that changes any of them names a new cache, and the old one is dropped."""
+    digest = hashlib.sha256()
+    for name in static_files:
+        digest.update(staticfiles_storage.url(name).encode())
+        found = finders.find(name)
+        if found:
+            digest.update(Path(found).read_bytes())
+        elif staticfiles_storage.exists(name):
+            with staticfiles_storage.open(name) as collected:
+                digest.update(collected.read())
+    return digest.hexdigest()[:12]
+
+
+def report_service_worker(request):
+    """/report/sw.js: the phone page's service worker. Public, since the browser re-fetches it on
+    its own (a redirect to the login page would break it), and it holds nothing private;
+    `no-cache` so that a deploy reaches the phones at their next visit."""
+    context = {
+        name: json.dumps(value)
+        for name, value in {
+            # With DEBUG (runserver does not restart on a JS edit) the hash is made on each request.
+            "version": report_sw_version.__wrapped__() if settings.DEBUG else report_sw_version(),
+            "precache": [staticfiles_storage.url(name) for name in REPORT_STATIC_FILES],
+            "page_url": reverse("report"),
+            "static_url": staticfiles_storage.base_url,
+        }.items()
+    }
+    response = render(
+        request, "frontend/report_sw.js", context, content_type="text/javascript; charset=utf-8"
+    )
+    patch_cache_control(response, no_cache=True)
+    return response

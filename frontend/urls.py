@@ -2,13 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from frontend.command import CommandView
-from frontend.phone import ReportPageView
+from frontend.phone import ReportPageView, report_service_worker
 from frontend.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("command/", CommandView.as_view(), name="command"),
     path("report/", ReportPageView.as_view(), name="report"),
+    path("report/sw.js", report_service_worker, name="report-sw"),
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",

@@ -5,6 +5,8 @@
 // the server answers a resend with the same client_uuid by 200 + `Idempotent-Replayed: true`.
 //
 //   network error, 5xx, 408, 429  → stays queued; retried with backoff and on the `online` event
+//   403 "CSRF Failed"             → a fresh token (refreshCsrfToken) and one more try at once;
+//                                   refused again → stays queued, retried like a network error
 //   other 4xx                     → stays in the queue as "failed" with the field message
 //   200 / 201                     → sent: removed from the queue, "sent" event with the report
 //
@@ -18,6 +20,13 @@ const STORE = "reports";
 const RETRY_STATUSES = new Set([408, 429]);
 const BACKOFF_MIN_MS = 2000;
 const BACKOFF_MAX_MS = 60000;
+
+// DRF's answer when the session's CSRF check fails (its text is not translated); Django's own
+// CSRF failure page is HTML (no JSON body). Either way the report itself is fine: never "failed".
+function isCsrfFailure(status, body) {
+  if (status !== 403) return false;
+  return body === null || (typeof body?.detail === "string" && body.detail.startsWith("CSRF Failed"));
+}
 
 // A version-4 UUID; crypto.randomUUID is missing on older phones and outside secure contexts.
 export function newClientUuid() {
@@ -57,11 +66,13 @@ function fieldMessage(body) {
 }
 
 export class Outbox extends EventTarget {
-  // url: POST address of reports; csrfToken: () => the token for the X-CSRFToken header.
-  constructor({ url, csrfToken }) {
+  // url: POST address of reports; csrfToken: () => the token for the X-CSRFToken header;
+  // refreshCsrfToken: async () => fetches a fresh token after a CSRF refusal (optional).
+  constructor({ url, csrfToken, refreshCsrfToken = null }) {
     super();
     this.url = url;
     this.csrfToken = csrfToken;
+    this.refreshCsrfToken = refreshCsrfToken;
     this.db = null;
     this.flushing = null;
     this.retryTimer = null;
@@ -197,16 +208,15 @@ export class Outbox extends EventTarget {
     await this._put(entry);
     await this._changed();
     let response;
+    let body;
     try {
-      response = await this._request(entry);
+      ({ response, body } = await this._post(entry));
+      if (isCsrfFailure(response.status, body) && this.refreshCsrfToken) {
+        // A stale token (the page came from the offline copy, or the worker signed in since).
+        if (await this.refreshCsrfToken()) ({ response, body } = await this._post(entry));
+      }
     } catch {
       return this._keep(entry, null); // offline, or the answer was lost on the way
-    }
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
     }
     if (response.ok) {
       await promised(this._store("readwrite").delete(entry.clientUuid));
@@ -214,11 +224,24 @@ export class Outbox extends EventTarget {
       this.dispatchEvent(new CustomEvent("sent", { detail: { entry, report: body, replayed } }));
       return "sent";
     }
-    if (response.status >= 500 || RETRY_STATUSES.has(response.status)) return this._keep(entry, response.status);
+    if (response.status >= 500 || RETRY_STATUSES.has(response.status) || isCsrfFailure(response.status, body)) {
+      return this._keep(entry, response.status);
+    }
     entry.state = "failed";
     entry.error = { status: response.status, ...(fieldMessage(body) || { field: "", message: `HTTP ${response.status}` }) };
     await this._put(entry);
     return "failed";
+  }
+
+  async _post(entry) {
+    const response = await this._request(entry);
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    return { response, body };
   }
 
   async _keep(entry, status) {

@@ -350,7 +350,32 @@ function showFormError(message) {
   formError.hidden = !message;
 }
 
-const outbox = new Outbox({ url: state.api.reports, csrfToken: () => state.csrfToken });
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(value.join("="));
+  }
+  return "";
+}
+
+// The freshest CSRF token is the cookie (a sign-in since this page was saved offline rotates it);
+// the token in the page state is the fallback (CSRF_USE_SESSIONS, or no cookie yet).
+function csrfToken() {
+  return (state.csrfCookieName && readCookie(state.csrfCookieName)) || state.csrfToken;
+}
+
+// After the server refused our CSRF token: GET the page again. Its answer sets a fresh cookie and
+// carries a fresh token in its state. False when the session is gone (redirected to sign in).
+async function refreshCsrfToken() {
+  const response = await fetch(state.pageUrl, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  if (!response.ok || response.redirected) return false;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = JSON.parse(page.getElementById("report-state")?.textContent || "null");
+  if (fresh?.csrfToken) state.csrfToken = fresh.csrfToken;
+  return true;
+}
+
+const outbox = new Outbox({ url: state.api.reports, csrfToken, refreshCsrfToken });
 let outboxReady = null;
 
 form.addEventListener("submit", async (event) => {
@@ -475,6 +500,21 @@ outbox.addEventListener("sent", (event) => {
 });
 
 outboxReady = outbox.open().then(() => outbox.flush());
+
+// --- The page itself offline ----------------------------------------------------------------------
+// The service worker (report_sw.js) keeps a copy of this page and its files, so it opens with no
+// network. Plain http other than localhost has no service workers: the page works as before.
+if ("serviceWorker" in navigator && state.serviceWorker) {
+  const offlineReady = document.getElementById("offline-ready");
+  navigator.serviceWorker
+    .register(state.serviceWorker, { scope: state.pageUrl })
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => {
+      offlineReady.hidden = false;
+      offlineReady.dataset.state = "ready";
+    })
+    .catch((error) => console.warn("service worker failed", error));
+}
 
 // --- My reports, live -------------------------------------------------------------------------------
 const mine = new Map(); // id → report row (REST shape, or a live payload)
