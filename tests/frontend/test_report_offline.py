@@ -122,6 +122,10 @@ def test_page_opens_with_no_network_and_its_report_arrives_once(
     assert phone.inner_text("#outbox-count") == "0"
     assert phone.is_visible("#outbox")
 
+    # The catalogue kept from the last visit: the worker still picks the matter.
+    phone.wait_for_selector("#matter-list[data-state='stored']")
+    phone.fill("#matter-search", "占道")
+    phone.click(".matter-option[data-code='ZH-001']")
     phone.fill("#description", "无信号村庄上报")
     phone.click("#submit-button")
     phone.wait_for_selector("#send-result[data-state='queued']")
@@ -136,7 +140,7 @@ def test_page_opens_with_no_network_and_its_report_arrives_once(
     phone.wait_for_selector("#outbox-count[data-count='0']", timeout=20_000)
     phone.wait_for_selector("#send-result[data-state='sent']")
     assert Report.objects.filter(description="无信号村庄上报").count() == 1
-    assert Report.objects.count() == 1
+    assert Report.objects.get().matter.code == "ZH-001"
     assert browser_failures(page_log.errors) == []
     assert page_log.external_requests == []
 

@@ -295,14 +295,38 @@ matterList.addEventListener("click", (event) => {
 });
 matterSearch.addEventListener("input", renderMatters);
 
+// The catalogue is kept on the phone after every successful load, so a worker with no signal still
+// picks a matter (the server checks the code again when the report arrives).
+const MATTERS_KEY = "gridops:matters";
+function storedMatters() {
+  try {
+    const rows = JSON.parse(localStorage.getItem(MATTERS_KEY) || "null");
+    return Array.isArray(rows) ? rows : null;
+  } catch {
+    return null;
+  }
+}
+
 api
   .activeMatters(state.api)
   .then((rows) => {
     matters = rows;
+    try {
+      localStorage.setItem(MATTERS_KEY, JSON.stringify(rows.map(({ code, name, domain }) => ({ code, name, domain }))));
+    } catch {
+      // storage full or disabled: the list still works for this visit
+    }
     matterList.dataset.state = "ready";
     renderMatters();
   })
   .catch((error) => {
+    const kept = storedMatters();
+    if (kept) {
+      matters = kept;
+      matterList.dataset.state = "stored";
+      renderMatters();
+      return;
+    }
     console.warn("matters failed", error);
     matterList.replaceChildren(el("p", { className: "form-error", text: t.mattersFailed }));
   });
