@@ -193,6 +193,13 @@ def login(page, base_url: str, username: str, password: str, next_path: str = "/
     page.wait_for_url(f"{base_url}{next_path}", wait_until="domcontentloaded")
 
 
+# A 1×1 PNG: the tile a test serves in place of a real basemap.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
 # Screenshots for reviewers: var/screenshots/ (or $GRIDOPS_SCREENSHOTS), overwritten each run.
 SCREENSHOT_DIR = Path(
     os.environ.get("GRIDOPS_SCREENSHOTS", Path(__file__).resolve().parents[2] / "var" / "screenshots")

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from gridops.models import Camera, Device, Report
 from gridops.services.reports import ReportInput, report_submit
-from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, login, screenshot
+from tests.frontend.conftest import PNG_1X1, TINY_COUNTY_SERVICE_AREA, login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -248,4 +248,24 @@ def test_an_alert_draws_attention_and_is_acknowledged(county, page, page_log, as
     assert Alert.objects.get(pk=alert.pk).status == Alert.Status.ACKNOWLEDGED
     assert page.locator(f".alert-marker[data-alert-id='{alert.pk}']").count() == 0
     page.wait_for_function("document.querySelector(\"[data-figure='open_alerts']\").textContent === '0'")
+    assert not page_log.errors, page_log.errors
+
+
+def test_basemap_from_the_tile_setting(county, page, page_log, asgi_server, settings):
+    """No tiles by default (checked above: no external request); with TILE_URL the wall shows that
+    basemap, credited, and a switch back to none."""
+    settings.TILE_URL = f"{asgi_server.url}/test-tiles/{{z}}/{{x}}/{{y}}.png"
+    settings.TILE_ATTRIBUTION = "测试底图"
+    tiles = []
+
+    def serve_tile(route):
+        tiles.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=PNG_1X1)
+
+    page.route("**/test-tiles/**", serve_tile)
+    open_command(page, asgi_server)
+    page.wait_for_selector(".leaflet-tile-loaded")
+    assert tiles and all("/test-tiles/" in url for url in tiles)
+    assert "测试底图" in page.inner_text(".leaflet-control-attribution")
+    assert "无底图" in page.inner_text(".leaflet-control-layers-base")
     assert not page_log.errors, page_log.errors

@@ -13,6 +13,8 @@ import re
 
 import pytest
 
+from tests.frontend.conftest import PNG_1X1
+
 
 def browser_test(test):
     """Drives Chromium: marked so `-m "not browser"` leaves it out."""
@@ -20,10 +22,6 @@ def browser_test(test):
 
 
 # A 1×1 transparent PNG served for intercepted tile requests.
-PNG_1X1 = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
 
 
 def test_home_view_hands_state_to_the_page(client, tiny_county, settings):
