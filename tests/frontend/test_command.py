@@ -132,6 +132,13 @@ def test_queue_sorted_by_urgency_and_time_left_with_filters(county, page, page_l
     page.wait_for_function("document.querySelector('#queue').dataset.count === '1'")
     assert queue_ids(page) == [normal.pk]
 
+    # A marker opens the detail too (the one in 石浦镇 stands alone at this zoom).
+    page.click(f"path[data-report-id='{normal.pk}']")
+    page.wait_for_selector(f"#detail[data-report-id='{normal.pk}'][data-status='new']")
+    assert page.get_attribute("#queue .is-selected", "data-report-id") == str(normal.pk)
+    page.click("#detail-close")
+    page.wait_for_selector("#detail", state="hidden")
+
     # Layers: cameras drawn, layer toggles present, legend lists the statuses.
     assert page.locator(".camera-marker[data-camera-code='cam-001']").count() == 1
     toggles = page.inner_text(".leaflet-control-layers")
