@@ -39,6 +39,7 @@ format:
 bench: setup
 	$(PY) bench/routing.py
 	$(PY) bench/intake.py
+	$(PY) bench/ui.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)

@@ -81,3 +81,36 @@ def test_intake_benchmark_runs(tmp_path):
     assert console["lost"] == 0 and console["duplicated"] == 0
     assert console["deliveries"] == console["created"] * console["consoles"]
     assert pings["accepted"] > 0 and pings["non_200"] == 0 and pings["rejected"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_ui_benchmark_runs(tmp_path):
+    """bench/ui.py --tiny: the command centre loads in Chromium with and without open reports, and
+    every report posted over HTTP is drawn on the map exactly once; speed is not asserted."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is not installed (Debian package chromium)")
+    out = tmp_path / "ui.json"
+    done = subprocess.run(
+        [sys.executable, "bench/ui.py", "--tiny", "--database", "gridops_bench_ui_smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "event → marker drawn, 50 markers" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    for load in result["load"].values():
+        assert load["loads"] == len(load["samples"]) == 3
+        for key in ("dcl_ms", "map_ready_ms", "live_and_queue_ms", "markers_ms"):
+            assert 0 < load[key]["p50_ms"] <= load[key]["max_ms"]
+    assert result["load"]["reports"]["open_reports"] == 50
+    for variant in ("steady", "burst"):
+        latency = result["latency"][variant]
+        assert latency["created"] == latency["posted"] == 20
+        assert latency["drawn"] == 20
+        assert latency["lost"] == 0 and latency["duplicated"] == 0
+        assert 0 < latency["latency_p50_ms"] <= latency["latency_p99_ms"] <= latency["latency_max_ms"]
+    assert result["page"]["after"]["live_reports"] == 50 + 2 * 20
+    assert result["page_errors"] == []
