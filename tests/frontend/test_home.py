@@ -147,7 +147,13 @@ def test_cells_are_drawn_from_zoom_13_and_fetched_by_bbox(page, page_log, tiny_c
     open_home(page, live_server)
 
     set_view(page, 29.02, 121.02, 11)
-    page.wait_for_selector("#map[data-cells-state='zoom']")
+    try:
+        page.wait_for_selector("#map[data-cells-state='zoom']")
+    except Exception as exc:
+        state = page.evaluate(
+            "() => ({...document.getElementById('map').dataset, z: window.__gridopsMap.getZoom()})"
+        )
+        raise AssertionError(f"cells never said 'zoom': {state}") from exc
     assert page.is_visible("#cell-hint")
     assert page.inner_text("#cell-hint") == "放大查看网格"
     assert map_data(page, "cells") == "0"

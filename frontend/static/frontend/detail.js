@@ -143,9 +143,7 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
       message.className = "action-message";
       try {
         const updated = await call();
-        // Done: what was typed is spent, the fresh copy is shown as it is.
-        note.value = "";
-        delete select.dataset.touched;
+        current = null; // done: the actions are drawn again for the new state
         show(updated);
         const done = body.querySelector(".action-message");
         if (done) done.textContent = t.actionDone;
@@ -169,23 +167,18 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
     return el("div", { className: "detail-actions" }, [acknowledge, form, message]);
   }
 
-  // What the dispatcher is typing in the assign form, so a live refresh of the same report does
-  // not wipe it (a team picked, a note half written).
-  function formDraft(id) {
-    if (current?.id !== id) return null;
-    const select = body.querySelector(".assign-form select[name='team']");
-    const note = body.querySelector(".assign-form input[name='note']");
-    if (!select || select.dataset.touched !== "true") return note?.value ? { note: note.value } : null;
-    return { team: select.value, note: note?.value || "" };
-  }
+  // The dispatcher may be picking a team or typing a note when a live update of the same report
+  // arrives. Then everything is redrawn except the actions, which stay the same elements (focus,
+  // selection and text intact) unless what they act on changed (status or team).
+  const ACTIONS = 4; // index of the actions block among the parts below
 
   function show(report) {
-    const draft = formDraft(report.id);
+    const before = current;
     current = report;
     panel.hidden = false;
     panel.dataset.reportId = String(report.id);
     panel.dataset.status = report.status;
-    body.replaceChildren(
+    const parts = [
       el("p", { className: `detail-number status-${report.status}` }, [
         el("strong", { text: report.number }),
         report.priority ? el("span", { className: "badge-urgent", text: t.urgent }) : null,
@@ -194,21 +187,26 @@ export function reportDetail(panel, body, { state, t, onClose, onChanged }) {
       teamBox(report),
       el("h3", { text: t.reasons }),
       reasons(report),
-      actions(report),
+      null, // actions
       el("h3", { text: t.photos }),
       photos(report),
       facts(report),
       el("h3", { text: t.timeline }),
       timeline(report),
-    );
-    const select = body.querySelector(".assign-form select[name='team']");
-    const note = body.querySelector(".assign-form input[name='note']");
-    if (select) select.addEventListener("change", () => (select.dataset.touched = "true"), { once: true });
-    if (draft && select && draft.team) {
-      select.value = draft.team;
-      select.dataset.touched = "true";
+    ];
+    const unchanged =
+      before?.id === report.id &&
+      before.status === report.status &&
+      (before.team?.code ?? null) === (report.team?.code ?? null) &&
+      body.children.length === parts.length;
+    if (!unchanged) {
+      parts[ACTIONS] = actions(report);
+      body.replaceChildren(...parts);
+      return;
     }
-    if (draft && note) note.value = draft.note;
+    parts.forEach((part, i) => {
+      if (i !== ACTIONS) body.children[i].replaceWith(part);
+    });
   }
 
   async function open(id) {

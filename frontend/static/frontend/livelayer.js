@@ -16,6 +16,7 @@ export const STATUS_COLOURS = {
 const STATUS_RANK = ["triage", "new", "acknowledged", "closed", "rejected"];
 
 const PANES = { alerts: 465, reports: 470, units: 480 };
+const PULSE_MS = 4800;
 
 function lonLat(point) {
   // Events carry [lon, lat]; REST rows carry GeoJSON {type: "Point", coordinates: [lon, lat]}.
@@ -64,19 +65,30 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
     });
   }
 
+  // A new report draws attention: an expanding ring at its place for a few seconds, in its own
+  // element above the markers (clustered or not). It animates transform and opacity only, which the
+  // compositor does alone: animating the SVG marker's stroke repainted the whole report layer every
+  // frame (bench/ui.py: a whole core while events arrived).
+  const pulses = L.layerGroup().addTo(map);
+  function pulse(latlng) {
+    const ring = L.marker(latlng, {
+      pane: "reports",
+      interactive: false,
+      keyboard: false,
+      icon: L.divIcon({ className: "report-pulse", iconSize: [44, 44], html: "<span></span>" }),
+    });
+    pulses.addLayer(ring);
+    setTimeout(() => pulses.removeLayer(ring), PULSE_MS);
+  }
+
   // Markers inside a cluster have no element until the cluster opens: the data attributes tests
   // and styles rely on are set whenever a marker is added to the map.
   function decorate(entry, { fresh = false } = {}) {
+    if (fresh) pulse(entry.marker.getLatLng());
     const element = entry.marker.getElement();
     if (!element) return;
     element.dataset.reportId = String(entry.row.id);
     element.dataset.status = entry.row.status;
-    if (fresh) {
-      // A new report draws attention: a pulse for a few seconds (CSS animation).
-      element.classList.remove("is-fresh");
-      void element.getBoundingClientRect();
-      element.classList.add("is-fresh");
-    }
   }
 
   function reportStyle(row) {
@@ -98,7 +110,9 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
     return `${row.number} · ${what}${repeat}<br>${who}`;
   }
 
-  function upsertReport(row, { fresh = false } = {}) {
+  // `batch` (an array) collects new markers for one addLayers() call: markercluster clusters a
+  // snapshot of hundreds in one pass instead of re-clustering at each marker.
+  function upsertReport(row, { fresh = false, batch = null } = {}) {
     const latlng = lonLat(row.point);
     if (!latlng) return;
     let entry = reports.get(row.id);
@@ -115,7 +129,10 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
     entry.marker.reportStatus = entry.row.status;
     entry.marker.setLatLng(latlng).setStyle(reportStyle(entry.row));
     entry.marker.bindTooltip(reportTooltip(entry.row));
-    if (!known) reportGroup.addLayer(entry.marker);
+    if (!known) {
+      if (batch) batch.push(entry.marker);
+      else reportGroup.addLayer(entry.marker);
+    }
     else if (cluster && before !== entry.row.status) reportGroup.refreshClusters(entry.marker);
     decorate(entry, { fresh });
   }
@@ -224,7 +241,10 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
       else show();
     },
     loadReports(rows) {
-      for (const row of rows) upsertReport(row);
+      const batch = [];
+      for (const row of rows) upsertReport(row, { batch });
+      if (cluster) reportGroup.addLayers(batch);
+      else for (const marker of batch) reportGroup.addLayer(marker);
     },
     loadUnits(rows) {
       for (const row of rows) upsertUnit(row);

@@ -6,6 +6,7 @@ import { el, fill } from "./dom.js";
 
 const OPEN = new Set(["new", "triage", "acknowledged"]);
 const MINUTE = 60_000;
+const FRESH_MS = 4000; // how long a new row is highlighted
 
 // Urgent before normal; within each, the nearest deadline first (overdue ones are the nearest);
 // then the oldest. A report without a deadline sorts last.
@@ -88,17 +89,40 @@ export function caseQueue(listElement, { t, countElement, onSelect, now = () => 
     return item;
   }
 
-  function redraw() {
+  // Only rows whose report changed are built again; the others keep their element and are moved
+  // only where the order changed. (Rebuilding every row at each frame with events was most of the
+  // page's own cost with hundreds of open reports: bench/ui.py.) `all` rebuilds every row: the
+  // time left moves on.
+  const rendered = new WeakMap(); // <li> -> the row object it shows
+  const placeholder = el("li", { className: "queue-empty", text: t.queueEmpty });
+
+  function redraw({ all = false } = {}) {
     const visible = [...rows.values()].filter((row) => matches(row, filters)).sort(compareUrgency);
-    const next = visible.map((row) => {
-      const item = render(row);
-      const old = items.get(row.id);
-      if (old?.classList.contains("is-fresh")) item.classList.add("is-fresh");
-      items.set(row.id, item);
+    const wanted = visible.map((row) => {
+      let item = items.get(row.id);
+      if (!item || all || rendered.get(item) !== row) {
+        const next = render(row);
+        rendered.set(next, row);
+        if (item) item.replaceWith(next);
+        item = next;
+        items.set(row.id, item);
+      }
       return item;
     });
-    for (const id of [...items.keys()]) if (!rows.has(id) || !matches(rows.get(id), filters)) items.delete(id);
-    listElement.replaceChildren(...(next.length ? next : [el("li", { className: "queue-empty", text: t.queueEmpty })]));
+    const keep = new Set(wanted);
+    for (const [id, item] of items) {
+      if (!keep.has(item)) {
+        item.remove();
+        items.delete(id);
+      }
+    }
+    if (wanted.length) placeholder.remove();
+    else listElement.replaceChildren(placeholder);
+    let cursor = listElement.firstElementChild;
+    for (const item of wanted) {
+      if (cursor === item) cursor = cursor.nextElementSibling;
+      else listElement.insertBefore(item, cursor);
+    }
     if (countElement) countElement.textContent = fill(t.queueShown, { shown: visible.length, total: rows.size });
     listElement.dataset.count = String(visible.length);
   }
@@ -131,7 +155,14 @@ export function caseQueue(listElement, { t, countElement, onSelect, now = () => 
       else rows.delete(row.id);
       if (fresh) {
         scheduleRedraw();
-        requestAnimationFrame(() => requestAnimationFrame(() => items.get(row.id)?.classList.add("is-fresh")));
+        requestAnimationFrame(() =>
+          requestAnimationFrame(() => {
+            const item = items.get(row.id);
+            if (!item) return;
+            item.classList.add("is-fresh");
+            setTimeout(() => item.classList.remove("is-fresh"), FRESH_MS);
+          }),
+        );
       } else scheduleRedraw();
     },
     load(list) {
@@ -150,7 +181,7 @@ export function caseQueue(listElement, { t, countElement, onSelect, now = () => 
       selected = id;
       for (const [rowId, item] of items) item.classList.toggle("is-selected", rowId === id);
     },
-    tick: redraw, // time left moves on: the page redraws every half minute
+    tick: () => redraw({ all: true }), // time left moves on: the page redraws every half minute
     size: () => rows.size,
   };
 }
