@@ -88,8 +88,9 @@ function toast(kind, title, text, onClick) {
   ]);
   if (onClick) item.addEventListener("click", onClick);
   toasts.prepend(item);
-  while (toasts.children.length > 4) toasts.lastElementChild.remove();
-  setTimeout(() => item.remove(), 12_000);
+  item.title = text;
+  while (toasts.children.length > 3) toasts.lastElementChild.remove();
+  setTimeout(() => item.remove(), 8000);
 }
 
 // --- Map --------------------------------------------------------------------------------------
