@@ -74,6 +74,21 @@ def _recreate_database(url: str) -> None:
         conn.execute("create extension if not exists postgis")
 
 
+def use_fresh_database(name: str, redis_url: str) -> str:
+    """Recreate database `name` (PostGIS), point this process (and the servers it starts, through
+    the environment) at it and at `redis_url`, and set Django up. Returns the database URL."""
+    db_url = _database_url(name)
+    _recreate_database(db_url)
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    return db_url
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -506,15 +521,7 @@ def main() -> int:
         args.consoles, args.target_rate, args.console_seconds, args.post_connections = 3, 20, 2, 2
         args.ping_devices, args.ping_seconds = 2, 2
 
-    db_url = _database_url(args.database)
-    _recreate_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["REDIS_URL"] = args.redis_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    db_url = use_fresh_database(args.database, args.redis_url)
     from django.db import connections
 
     say("preparing the database")

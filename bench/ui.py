@@ -41,13 +41,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.intake import (  # noqa: E402  (ROOT on sys.path first)
     WORKERS,
-    _database_url,
     _free_port,
-    _recreate_database,
     percentile,
     say,
     start_server,
     stop_server,
+    use_fresh_database,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -472,15 +471,7 @@ def main() -> int:
         print(f"{CHROMIUM} is not installed (Debian package chromium)", file=sys.stderr)
         return 2
 
-    db_url = _database_url(args.database)
-    _recreate_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["REDIS_URL"] = args.redis_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    db_url = use_fresh_database(args.database, args.redis_url)
     from django.db import connections
 
     say("preparing the database (default demo county and devices)")

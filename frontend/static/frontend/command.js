@@ -321,7 +321,7 @@ async function load() {
     loadCountyLayers(map, state),
     api.cameras(state.api).catch(() => ({ type: "FeatureCollection", features: [] })),
   ]);
-  const { townships, zones, teamRows, colours, domains, zoneGroup, townshipGroup, villageGroup, labelGroup } = layers;
+  const { townships, zones, teamRows, colours, domains, zoneGroup } = layers;
   const cameras = cameraLayer(cameraRows);
 
   fillDomainSelect(domainSelect, domains, state, t);
@@ -340,27 +340,11 @@ async function load() {
   layers.frame(16);
   showBasemap();
 
-  zoneGroup.addTo(map);
-  villageGroup.addTo(map);
-  townshipGroup.addTo(map);
-  labelGroup.addTo(map);
-  cells.addTo(map);
   cameras.markers.addTo(map);
-  const layersControl = L.control
-    .layers(
-      baseLayers,
-      {
-        [t.layerTownships]: townshipGroup,
-        [t.layerLabels]: labelGroup,
-        [t.layerVillages]: villageGroup,
-        [t.layerCells]: cells,
-        [t.layerZones]: zoneGroup,
-        [t.layerCameras]: cameras.markers,
-        [t.layerFov]: cameras.views,
-      },
-      { collapsed: false, position: "topleft" },
-    )
-    .addTo(map);
+  const layersControl = layers.show(cells, baseLayers, t, {
+    extra: { [t.layerCameras]: cameras.markers, [t.layerFov]: cameras.views },
+    position: "topleft",
+  });
   setData("townships", townships.features.length);
   setData("cameras", cameras.count);
   cells.refresh();

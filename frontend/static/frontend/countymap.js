@@ -64,6 +64,22 @@ export async function loadCountyLayers(map, state) {
     townshipGroup,
     villageGroup: villageLayer(villages),
     labelGroup: townshipLabelLayer(map, townships),
+    // Draw the county's layers (zones under villages under townships, names on top, then the
+    // cells layer and any `extra` overlays) and the layer switch listing them, `extra` last.
+    show(cells, baseLayers, t, { extra = {}, position = "topright" } = {}) {
+      const overlays = {
+        [t.layerTownships]: this.townshipGroup,
+        [t.layerLabels]: this.labelGroup,
+        [t.layerVillages]: this.villageGroup,
+        [t.layerCells]: cells,
+        [t.layerZones]: this.zoneGroup,
+        ...extra,
+      };
+      for (const layer of [this.zoneGroup, this.villageGroup, this.townshipGroup, this.labelGroup, cells]) {
+        layer.addTo(map);
+      }
+      return L.control.layers(baseLayers, overlays, { collapsed: false, position }).addTo(map);
+    },
     // Frame the county before drawing anything, so the first paint is of the final view (and no
     // cell request is made for the default view only to be thrown away).
     frame(padding) {

@@ -219,8 +219,7 @@ async function load() {
     loadCountyLayers(map, state),
     api.activeMatters(state.api).catch(() => []),
   ]);
-  const { townships, villages, zones, teamRows, colours, domains, zoneGroup, townshipGroup, villageGroup, labelGroup } =
-    layers;
+  const { townships, villages, zones, teamRows, colours, domains, zoneGroup } = layers;
 
   fillDomainSelect(domainSelect, domains, state, t);
   const showDomain = () => {
@@ -237,24 +236,7 @@ async function load() {
   layers.frame(24);
   showBasemap();
 
-  zoneGroup.addTo(map);
-  villageGroup.addTo(map);
-  townshipGroup.addTo(map);
-  labelGroup.addTo(map);
-  cells.addTo(map);
-  const layersControl = L.control
-    .layers(
-      baseLayers,
-      {
-        [t.layerTownships]: townshipGroup,
-        [t.layerLabels]: labelGroup,
-        [t.layerVillages]: villageGroup,
-        [t.layerCells]: cells,
-        [t.layerZones]: zoneGroup,
-      },
-      { collapsed: false, position: "topright" },
-    )
-    .addTo(map);
+  const layersControl = layers.show(cells, baseLayers, t);
 
   setData("townships", townships.features.length);
   setData("villages", villages.features.length);
