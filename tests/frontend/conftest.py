@@ -212,3 +212,17 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+@pytest.fixture
+def worker_page(asgi_server, phone, settings):
+    """The tiny county, a grid worker signed in on the phone at /report/, located and routed."""
+    from tests.factories import build_tiny_county
+
+    settings.SERVICE_AREA_BBOX = TINY_COUNTY_SERVICE_AREA
+    county = build_tiny_county()
+    worker = grid_worker(county)
+    login(phone, asgi_server.url, "worker", "test-pass-123", next_path="/report/")
+    phone.wait_for_selector("#route-box[data-state='routed']")
+    phone.wait_for_selector(".matter-option[data-code='ZH-001']")
+    return county, worker

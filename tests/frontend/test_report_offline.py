@@ -16,7 +16,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from frontend import phone as phone_module
 from frontend.phone import REPORT_STATIC_FILES, report_sw_version
 from gridops.models import Report
-from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, login, screenshot
+from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, screenshot
 from tests.frontend.test_report_page import browser_failures
 
 PASSWORD = "test-pass-123"
@@ -79,19 +79,12 @@ def test_precache_list_is_every_static_file_of_the_page(client, settings):
 
 
 @pytest.fixture
-def offline_ready_page(asgi_server, phone, settings):
+def offline_ready_page(worker_page, phone):
     """/report/ opened once online, with its service worker installed and controlling the page."""
-    from tests.factories import build_tiny_county
-
-    settings.SERVICE_AREA_BBOX = TINY_COUNTY_SERVICE_AREA
-    county = build_tiny_county()
-    worker = grid_worker(county)
-    login(phone, asgi_server.url, "worker", PASSWORD, next_path="/report/")
-    phone.wait_for_selector("#route-box[data-state='routed']")
     phone.evaluate("navigator.serviceWorker.ready")
     phone.wait_for_function("navigator.serviceWorker.controller !== null")
     phone.wait_for_selector("#offline-ready[data-state='ready']")
-    return county, worker
+    return worker_page
 
 
 def answers_to_posts(page, url_part: str) -> list[int]:

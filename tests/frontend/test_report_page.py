@@ -20,7 +20,7 @@ from PIL import Image
 from frontend.phone import frequent_matter_codes
 from gridops.models import Report
 from gridops.services.reports import ReportInput, report_acknowledge, report_submit
-from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, login, screenshot
+from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, screenshot
 
 PASSWORD = "test-pass-123"
 
@@ -87,19 +87,6 @@ def test_page_state_for_a_grid_worker(client, settings):
 
 
 # --- the browser ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def worker_page(asgi_server, phone, settings):
-    from tests.factories import build_tiny_county
-
-    settings.SERVICE_AREA_BBOX = TINY_COUNTY_SERVICE_AREA
-    county = build_tiny_county()
-    worker = grid_worker(county)
-    login(phone, asgi_server.url, "worker", PASSWORD, next_path="/report/")
-    phone.wait_for_selector("#route-box[data-state='routed']")
-    phone.wait_for_selector(".matter-option[data-code='ZH-001']")
-    return county, worker
 
 
 def choose_vending(page):
