@@ -40,6 +40,7 @@ bench: setup
 	$(PY) bench/routing.py
 	$(PY) bench/intake.py
 	$(PY) bench/ui.py
+	$(PY) bench/replay.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)

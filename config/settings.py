@@ -189,6 +189,11 @@ PING_MAX_BATCH = env_int("GRIDOPS_PING_MAX_BATCH", 1000)
 # the border tolerance of a zone count as inside, so GPS drift at the border raises nothing.
 GEOFENCE_DWELL_SECONDS = env_int("GRIDOPS_GEOFENCE_DWELL_SECONDS", 300)
 GEOFENCE_TOLERANCE_METRES = env_float("GRIDOPS_GEOFENCE_TOLERANCE_METRES", 50.0)
+# Track replay (docs/REPLAY.md): a stop is >= REPLAY_STOP_SECONDS within REPLAY_STOP_METRES; a cell
+# counts as visited after REPLAY_VISIT_SECONDS inside it.
+REPLAY_STOP_SECONDS = env_int("GRIDOPS_REPLAY_STOP_SECONDS", 300)
+REPLAY_STOP_METRES = env_float("GRIDOPS_REPLAY_STOP_METRES", 50.0)
+REPLAY_VISIT_SECONDS = env_int("GRIDOPS_REPLAY_VISIT_SECONDS", 60)
 
 # Time limits until the case loop (gridops/deadlines.py): a new report must be acknowledged
 # within these minutes by priority (1 urgent, 0 normal); an acknowledged one closed within its

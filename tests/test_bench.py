@@ -114,3 +114,35 @@ def test_ui_benchmark_runs(tmp_path):
         assert 0 < latency["latency_p50_ms"] <= latency["latency_p99_ms"] <= latency["latency_max_ms"]
     assert result["page"]["after"]["live_reports"] == 50 + 2 * 20
     assert result["page_errors"] == []
+
+
+@pytest.mark.slow
+def test_replay_benchmark_runs(tmp_path):
+    """bench/replay.py --tiny: tracks, stops and visited cells of synthetic days come back through
+    the API for every unit; speed is not asserted."""
+    out = tmp_path / "replay.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/replay.py",
+            "--tiny",
+            "--database",
+            "gridops_bench_replay_smoke",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "GET track/?zoom=14" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["pings_per_unit"] == 720 and result["units"] == 2
+    for row in result["one_unit"].values():
+        assert 0 < row["best_ms"] <= row["median_ms"]
+        assert row["bytes"] > 0
+    assert 1 < result["vertices"]["zoom14"] < result["vertices"]["full"]
+    assert result["stops_found"] > 0
+    assert 0 < result["fleet"]["best_ms"] <= result["fleet"]["median_ms"]

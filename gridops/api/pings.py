@@ -4,7 +4,10 @@ gridops.selectors.units.
     POST /api/v1/pings/                      a tracker's batch (device key only)
     GET  /api/v1/units/[?team=&kind=&outside=]
     GET  /api/v1/units/{id}/
-    GET  /api/v1/units/{id}/track/?start=&end=
+    GET  /api/v1/units/{id}/track/?start=&end=[&zoom=]
+    GET  /api/v1/units/{id}/stops/?start=&end=[&stop_seconds=&stop_metres=]   (replay, signed in)
+    GET  /api/v1/units/{id}/visited-cells/?start=&end=[&dwell_seconds=]        (replay, signed in)
+    GET  /api/v1/units/{id}/track.gpx|track.geojson?start=&end=               (exports, signed in)
     GET  /api/v1/alerts/[?status=&kind=&team=]
     GET  /api/v1/alerts/{id}/
     POST /api/v1/alerts/{id}/acknowledge/    a signed-in user
@@ -12,7 +15,7 @@ gridops.selectors.units.
 
 from datetime import datetime, timedelta
 
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -36,6 +39,7 @@ from geodata.coords import CRS_CHOICES
 from geodata.models import Team
 from gridops.auth import DeviceKeyAuthentication, IsTracker
 from gridops.models import Alert, Unit
+from gridops.selectors import replay as replay_selectors
 from gridops.selectors import units as selectors
 from gridops.services.pings import (
     AlertStateError,
@@ -251,6 +255,106 @@ class ApiErrorsSerializer(serializers.Serializer):
     status = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+class ReplayErrorsSerializer(serializers.Serializer):
+    """4xx of the replay endpoints: {"<field>": ["message", ...]}."""
+
+    start = serializers.ListField(child=serializers.CharField(), required=False)
+    end = serializers.ListField(child=serializers.CharField(), required=False)
+    zoom = serializers.ListField(child=serializers.CharField(), required=False)
+    stop_seconds = serializers.ListField(child=serializers.CharField(), required=False)
+    stop_metres = serializers.ListField(child=serializers.CharField(), required=False)
+    dwell_seconds = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class SimplifiedTrackPropertiesSerializer(TrackPropertiesSerializer):
+    simplified = serializers.BooleanField(
+        required=False, help_text=gettext_lazy("仅带 zoom 时出现，恒为 true")
+    )
+    tolerance_m = serializers.FloatField(
+        required=False, help_text=gettext_lazy("简化容差（米），约为该缩放级别下一个像素")
+    )
+
+
+class SimplifiedTrackSerializer(TrackSerializer):
+    properties = SimplifiedTrackPropertiesSerializer()
+
+
+class StopSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    seconds = serializers.IntegerField()
+    point = serializers.ListField(
+        child=serializers.FloatField(), help_text=gettext_lazy("停留点（质心）[经度, 纬度]")
+    )
+    fixes = serializers.IntegerField()
+
+
+class TripSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    seconds = serializers.IntegerField()
+    metres = serializers.FloatField()
+    fixes = serializers.IntegerField()
+
+
+class GapSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    seconds = serializers.IntegerField()
+
+
+class StopTotalsSerializer(serializers.Serializer):
+    metres = serializers.FloatField()
+    moving_seconds = serializers.IntegerField()
+    stopped_seconds = serializers.IntegerField()
+    gap_seconds = serializers.IntegerField()
+
+
+class StopsSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    stop_seconds = serializers.IntegerField()
+    stop_metres = serializers.FloatField()
+    count = serializers.IntegerField(help_text=gettext_lazy("时段内定位点总数"))
+    stops = StopSerializer(many=True)
+    trips = TripSerializer(many=True)
+    gaps = GapSerializer(many=True)
+    totals = StopTotalsSerializer()
+
+
+class VisitedCellPropertiesSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    assigned = serializers.BooleanField()
+    visited = serializers.BooleanField()
+    first_at = serializers.DateTimeField(allow_null=True)
+    seconds = serializers.IntegerField(help_text=gettext_lazy("在该网格内累计停留秒数"))
+
+
+class VisitedCellFeatureSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.IntegerField()
+    geometry = serializers.JSONField(help_text=gettext_lazy("网格范围（MultiPolygon）"))
+    properties = VisitedCellPropertiesSerializer()
+
+
+class VisitedCellCollectionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    features = VisitedCellFeatureSerializer(many=True)
+
+
+class VisitedCellsSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    dwell_seconds = serializers.IntegerField()
+    assigned = serializers.IntegerField()
+    visited = serializers.IntegerField()
+    percentage = serializers.FloatField()
+    cells = VisitedCellCollectionSerializer()
+
+
 # --- Pings ---------------------------------------------------------------------------------------------
 
 
@@ -367,30 +471,225 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
         description=gettext_lazy(
             "时段内的定位点，按定位时间连成线；相邻两点间隔超过 5 分钟即断开（MultiLineString 的一条线），"
             "不会把断档画成直线。默认最近 24 小时，最长 7 天；不带时区的时间按北京时间（Asia/Shanghai）理解。"
+            "带 zoom（0–20）时按该缩放级别简化（Douglas–Peucker，容差约一个像素），"
+            "保留的每个点带自己的时间、速度和方向，每条线的首尾点总是保留。"
         ),
         parameters=[
             OpenApiParameter(
                 "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认结束前 24 小时）")
             ),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            OpenApiParameter(
+                "zoom", OpenApiTypes.INT, description=gettext_lazy("地图缩放级别 0–20（不带则不简化）")
+            ),
         ],
         filters=False,
-        responses={200: TrackSerializer, 400: ApiErrorsSerializer, 404: ApiErrorsSerializer},
+        responses={200: SimplifiedTrackSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
     )
-    @action(detail=True, methods=["get"], url_path="track", pagination_class=None, filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="track",
+        pagination_class=None,
+        filter_backends=[],
+        # A track is sensitive personal information (PIPL): signed-in users only.
+        permission_classes=[permissions.IsAuthenticated],
+    )
     def track(self, request: Request, pk=None) -> Response:
         unit = self.get_object()
-        end = _parse_time(request.query_params.get("end"), "end") or timezone.now()
-        start = _parse_time(request.query_params.get("start"), "start") or end - timedelta(
-            hours=selectors.TRACK_DEFAULT_HOURS
+        start, end = _time_range(request)
+        zoom = _parse_number(
+            request.query_params.get("zoom"),
+            "zoom",
+            minimum=replay_selectors.ZOOM_MIN,
+            maximum=replay_selectors.ZOOM_MAX,
         )
-        if start >= end:
-            raise ValidationError({"start": [_("开始时间必须早于结束时间。")]})
-        if end - start > timedelta(days=selectors.TRACK_MAX_DAYS):
-            raise ValidationError(
-                {"end": [_("时间范围不能超过 %(n)d 天。") % {"n": selectors.TRACK_MAX_DAYS}]}
+        return Response(replay_selectors.unit_track_feature(unit=unit, start=start, end=end, zoom=zoom))
+
+    @extend_schema(
+        operation_id="units_stops",
+        summary=gettext_lazy("停留、行程与断档"),
+        description=gettext_lazy(
+            "停留：连续定位点始终在其质心 stop_metres 米内、持续不少于 stop_seconds 秒；"
+            "行程：停留之间的路段及其里程；断档：超过 5 分钟没有定位，不计入里程。"
+            "时段规则同轨迹回放（默认最近 24 小时，最长 7 天）。需登录。"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认结束前 24 小时）")
+            ),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            OpenApiParameter(
+                "stop_seconds", OpenApiTypes.INT, description=gettext_lazy("停留最短秒数（默认 300）")
+            ),
+            OpenApiParameter(
+                "stop_metres", OpenApiTypes.FLOAT, description=gettext_lazy("停留半径（米，默认 50）")
+            ),
+        ],
+        filters=False,
+        responses={200: StopsSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="stops",
+        url_name="stops",
+        pagination_class=None,
+        filter_backends=[],
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def stops(self, request: Request, pk=None) -> Response:
+        unit = self.get_object()
+        start, end = _time_range(request)
+        stop_seconds = _parse_number(
+            request.query_params.get("stop_seconds"), "stop_seconds", minimum=1, maximum=86_400
+        )
+        stop_metres = _parse_number(
+            request.query_params.get("stop_metres"), "stop_metres", minimum=1, maximum=10_000, cast=float
+        )
+        return Response(
+            replay_selectors.unit_stops(
+                unit=unit, start=start, end=end, stop_seconds=stop_seconds, stop_metres=stop_metres
             )
-        return Response(selectors.unit_track(unit=unit, start=start, end=end))
+        )
+
+    @extend_schema(
+        operation_id="units_visited_cells",
+        summary=gettext_lazy("巡查覆盖（到访网格）"),
+        description=gettext_lazy(
+            "巡查单元所属队伍在现行责任划分中的网格，以及时段内到访过的网格："
+            "在网格内累计停留不少于 dwell_seconds 秒才算到访（单个漂移点不算）。"
+            "默认时段为今天（北京时间 0 点至现在），最长 7 天。需登录。"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认今天 0 点）")
+            ),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            OpenApiParameter(
+                "dwell_seconds",
+                OpenApiTypes.INT,
+                description=gettext_lazy("算作到访的最短停留秒数（默认 60）"),
+            ),
+        ],
+        filters=False,
+        responses={200: VisitedCellsSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="visited-cells",
+        url_name="visited-cells",
+        pagination_class=None,
+        filter_backends=[],
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def visited_cells(self, request: Request, pk=None) -> Response:
+        unit = self.get_object()
+        start, end = _time_range(request, default_start=_today_start)
+        dwell = _parse_number(
+            request.query_params.get("dwell_seconds"), "dwell_seconds", minimum=0, maximum=86_400
+        )
+        return Response(
+            replay_selectors.unit_visited_cells(unit=unit, start=start, end=end, dwell_seconds=dwell)
+        )
+
+    # The exports are not @actions: their URLs end in .gpx / .geojson without a trailing slash,
+    # so gridops/api/pings_urls.py maps them by hand (names api:unit-track-gpx / -geojson).
+
+    @extend_schema(
+        operation_id="units_track_gpx",
+        summary=gettext_lazy("导出轨迹（GPX）"),
+        description=gettext_lazy(
+            "GPX 1.1，每段无断档的轨迹一个 trkseg，时间为 UTC。时段规则同轨迹回放。需登录。"
+        ),
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间")),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间")),
+        ],
+        filters=False,
+        responses={
+            (200, "application/gpx+xml"): OpenApiTypes.STR,
+            400: ReplayErrorsSerializer,
+            404: ApiErrorsSerializer,
+        },
+    )
+    def track_gpx(self, request: Request, pk=None) -> HttpResponse:
+        unit = self.get_object()
+        start, end = _time_range(request)
+        response = HttpResponse(
+            replay_selectors.track_gpx(unit=unit, start=start, end=end), content_type="application/gpx+xml"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{_export_name(unit, start)}.gpx"'
+        return response
+
+    @extend_schema(
+        operation_id="units_track_geojson",
+        summary=gettext_lazy("导出轨迹（GeoJSON）"),
+        description=gettext_lazy("与轨迹回放（不带 zoom）相同的 GeoJSON Feature，作为附件下载。需登录。"),
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间")),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间")),
+        ],
+        filters=False,
+        responses={
+            (200, "application/geo+json"): TrackSerializer,
+            400: ReplayErrorsSerializer,
+            404: ApiErrorsSerializer,
+        },
+    )
+    def track_geojson(self, request: Request, pk=None) -> HttpResponse:
+        unit = self.get_object()
+        start, end = _time_range(request)
+        response = JsonResponse(
+            replay_selectors.unit_track_feature(unit=unit, start=start, end=end),
+            content_type="application/geo+json",
+            json_dumps_params={"ensure_ascii": False},
+        )
+        response["Content-Disposition"] = f'attachment; filename="{_export_name(unit, start)}.geojson"'
+        return response
+
+    def get_permissions(self):
+        if self.action in ("track_gpx", "track_geojson"):
+            return [permissions.IsAuthenticated()]
+        return super().get_permissions()
+
+
+def _export_name(unit: Unit, start: datetime) -> str:
+    return f"{unit.code}_{timezone.localtime(start).date().isoformat()}"
+
+
+def _today_start(end: datetime) -> datetime:
+    return timezone.localtime(end).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _time_range(request: Request, *, default_start=None) -> tuple[datetime, datetime]:
+    """start/end of a track request: end defaults to now, start to 24 h before end (or
+    `default_start(end)`); start before end and at most TRACK_MAX_DAYS apart, else 400."""
+    end = _parse_time(request.query_params.get("end"), "end") or timezone.now()
+    start = _parse_time(request.query_params.get("start"), "start")
+    if start is None:
+        start = default_start(end) if default_start else end - timedelta(hours=selectors.TRACK_DEFAULT_HOURS)
+    if start >= end:
+        raise ValidationError({"start": [_("开始时间必须早于结束时间。")]})
+    if end - start > timedelta(days=selectors.TRACK_MAX_DAYS):
+        raise ValidationError({"end": [_("时间范围不能超过 %(n)d 天。") % {"n": selectors.TRACK_MAX_DAYS}]})
+    return start, end
+
+
+def _parse_number(raw: str | None, field: str, *, minimum: float, maximum: float, cast=int):
+    """An optional integer (or float) query parameter within [minimum, maximum], else 400."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = cast(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value != value or not minimum <= value <= maximum:  # value != value: NaN
+        raise ValidationError(
+            {field: [_("应为 %(min)s 到 %(max)s 之间的数。") % {"min": minimum, "max": maximum}]}
+        )
+    return value
 
 
 def _parse_time(raw: str | None, field: str) -> datetime | None:

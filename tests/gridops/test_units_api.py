@@ -17,8 +17,16 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def client() -> APIClient:
-    return APIClient()
+def client(django_user_model) -> APIClient:
+    """A signed-in supervisor (tracks are for signed-in users only)."""
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("supervisor", password="pw-123456"))
+    return client
+
+
+def test_a_track_needs_sign_in(fleet):
+    west, _ = fleet
+    assert APIClient().get(f"{API}/units/{west.unit.pk}/track/").status_code in (401, 403)
 
 
 @pytest.fixture
@@ -174,7 +182,8 @@ def test_alerts_list_and_filters(client, alert):
     get_400(client, f"{API}/alerts/", "status", status="closed")
 
 
-def test_acknowledging_an_alert(client, alert, django_user_model, fleet):
+def test_acknowledging_an_alert(alert, django_user_model, fleet):
+    client = APIClient()
     url = f"{API}/alerts/{alert.pk}/acknowledge/"
     assert client.post(url).status_code == 403  # anonymous
     west, _east = fleet
