@@ -3,6 +3,7 @@ from django.urls import path
 
 from frontend.command import CommandView
 from frontend.phone import ReportPageView, report_service_worker
+from frontend.replay import ReplayView
 from frontend.views import HomeView
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("command/", CommandView.as_view(), name="command"),
     path("report/", ReportPageView.as_view(), name="report"),
     path("report/sw.js", report_service_worker, name="report-sw"),
+    path("replay/", ReplayView.as_view(), name="replay"),
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",
