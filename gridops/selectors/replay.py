@@ -94,8 +94,22 @@ def _stops_in_run(x, y, t, first: int, last: int, *, stop_seconds: float, stop_m
     40 m either way, still belong together); long enough → a stop (and carry on after it), else
     move one fix on."""
     stops = []
-    i = first
     limit = stop_metres + _EPSILON_M
+    # Where no stop can start, skip without the loop (a moving vehicle: nearly every fix). A stop
+    # from fix i must contain fix k, the first at least stop_seconds later. Each fix joining a
+    # cluster of n moves its centroid by at most limit/n, so after m fixes the centroid is within
+    # limit·H(m−1) of fix i, and fix k is within 2·limit of the centroid it joined: fix k lies within
+    # limit·(2 + H(k−i)) ≤ limit·(3 + ln(k−i)) of fix i. Farther, or no such k: no stop from i.
+    idx = np.arange(first, last + 1)
+    k = np.searchsorted(t, t[idx] + stop_seconds, side="left")
+    within = k <= last
+    kk = np.where(within, k, last)
+    reach = limit * (3.0 + np.log(np.maximum(kk - idx, 1)))
+    possible = within & (np.hypot(x[kk] - x[idx], y[kk] - y[idx]) <= reach)
+    candidates = idx[possible]
+    if not len(candidates):
+        return stops
+    i = int(candidates[0])
     while i <= last:
         cx, cy, n = x[i], y[i], 1
         j = i + 1
@@ -109,6 +123,11 @@ def _stops_in_run(x, y, t, first: int, last: int, *, stop_seconds: float, stop_m
             i = j
         else:
             i += 1
+        # On to the next fix where a stop may start.
+        c = int(np.searchsorted(candidates, i, side="left"))
+        if c >= len(candidates):
+            break
+        i = int(candidates[c])
     return stops
 
 
@@ -340,6 +359,39 @@ def _nullable(values: np.ndarray) -> list:
     return out.tolist()
 
 
+def _simplify_keeping_stops(x, y, t, first: int, last: int, *, tolerance: float) -> np.ndarray:
+    """Indices of the line first..last kept at `tolerance`, with the first and last fix of every stop
+    (REPLAY_STOP_SECONDS within REPLAY_STOP_METRES) kept too, and nothing of a stop in between.
+
+    Douglas–Peucker looks at places only: a car that stops for ten minutes on a straight road and
+    drives on loses both ends of its stop, and a player interpolating the kept vertices by time
+    slides the marker slowly through the stop. Cutting the line at the stops and simplifying each
+    trip on its own keeps positions within the tolerance and the times of the stops exact."""
+    stops = _stops_in_run(
+        x,
+        y,
+        t,
+        first,
+        last,
+        stop_seconds=settings.REPLAY_STOP_SECONDS,
+        stop_metres=settings.REPLAY_STOP_METRES,
+    )
+    pieces = []
+    cursor = first
+    for a, b in stops:
+        if a > cursor:
+            pieces.append(
+                cursor + simplify_indices(x[cursor : a + 1], y[cursor : a + 1], tolerance=tolerance)
+            )
+        pieces.append(np.array([a, b], dtype=np.int64))
+        cursor = b
+    if last > cursor:
+        pieces.append(
+            cursor + simplify_indices(x[cursor : last + 1], y[cursor : last + 1], tolerance=tolerance)
+        )
+    return np.unique(np.concatenate(pieces)) if pieces else np.array([first, last], dtype=np.int64)
+
+
 def unit_track_feature(
     *,
     unit: Unit,
@@ -364,9 +416,8 @@ def unit_track_feature(
     if zoom is not None:
         latitude = float(np.mean(fixes.lat)) if len(fixes) else 0.0
         tolerance = zoom_tolerance_metres(zoom=zoom, latitude=latitude)
-        x = fixes.lon * METRES_PER_DEGREE * math.cos(math.radians(latitude))
-        y = fixes.lat * METRES_PER_DEGREE
-        kept = [a + simplify_indices(x[a : b + 1], y[a : b + 1], tolerance=tolerance) for a, b in lines]
+        x, y = local_metres(fixes)
+        kept = [_simplify_keeping_stops(x, y, fixes.t, a, b, tolerance=tolerance) for a, b in lines]
     else:
         kept = [np.arange(a, b + 1) for a, b in lines]
     index = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)

@@ -579,3 +579,61 @@ def test_openapi_documents_the_replay_endpoints(client, db):
         assert f"/api/v1/units/{{id}}/{path}" in schema["paths"], path
     params = {p["name"] for p in schema["paths"]["/api/v1/units/{id}/track/"]["get"]["parameters"]}
     assert {"start", "end", "zoom"} <= params
+
+
+def test_simplification_keeps_both_ends_of_a_stop(settings):
+    """A straight road east, 10 m per character, a fix every 120 s; 3–6 crawl 30 m in 6 min, a stop
+    (≤ 50 m, ≥ 300 s). Douglas–Peucker alone keeps only the ends of a straight line, and a player
+    interpolating by time would slide the marker through the stop; the ends of the stop are kept.
+
+        0...........1...........2...........3456...........7...........8
+    """
+    settings.REPLAY_STOP_SECONDS, settings.REPLAY_STOP_METRES = 300, 50
+    fixes = ascii_track("0...........1...........2...........3456...........7...........8", step=120)
+    stretches = replay.detect_stretches(fixes, stop_seconds=300, stop_metres=50)
+    assert kinds(stretches) == [("trip", 0, 3), ("stop", 3, 6), ("trip", 6, 8)]
+    x, y = replay.local_metres(fixes)
+    assert replay.simplify_indices(x, y, tolerance=30).tolist() == [0, 8]
+    assert replay._simplify_keeping_stops(x, y, fixes.t, 0, 8, tolerance=30).tolist() == [0, 3, 6, 8]
+    # Without a stop nothing more than Douglas–Peucker keeps.
+    moving = ascii_track("0...........1...........2...........3...........4", step=60)
+    mx, my = replay.local_metres(moving)
+    assert replay._simplify_keeping_stops(mx, my, moving.t, 0, 4, tolerance=30).tolist() == [0, 4]
+
+
+def _stops_without_pruning(x, y, t, first, last, *, stop_seconds, stop_metres):
+    """The greedy rule of replay._stops_in_run tried from every fix (no skipping)."""
+    stops, i, limit = [], first, stop_metres + replay._EPSILON_M
+    while i <= last:
+        cx, cy, n, j = x[i], y[i], 1, i + 1
+        while j <= last and math.hypot(x[j] - cx, y[j] - cy) * n / (n + 1) <= limit:
+            n += 1
+            cx += (x[j] - cx) / n
+            cy += (y[j] - cy) / n
+            j += 1
+        if t[j - 1] - t[i] >= stop_seconds and j - 1 > i:
+            stops.append((i, j - 1))
+            i = j
+        else:
+            i += 1
+    return stops
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_skipping_fixes_where_no_stop_can_start_finds_the_same_stops(seed):
+    """Random walks mixing driving, crawling (the centroid creeps) and parking, fixes every 1–10 s."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    speed = rng.choice([0.0, 0.3, 1.5, 12.0], size=n // 50).repeat(50)  # m/s, in spells of 50 fixes
+    dt = rng.uniform(1, 10, size=n)
+    heading = np.cumsum(rng.normal(0, 0.3, size=n))
+    step = speed * dt
+    x = np.cumsum(step * np.cos(heading) + rng.normal(0, 4, size=n))
+    y = np.cumsum(step * np.sin(heading) + rng.normal(0, 4, size=n))
+    t = np.cumsum(dt)
+    for stop_seconds, stop_metres in ((300, 50), (120, 20), (600, 100)):
+        expected = _stops_without_pruning(
+            x, y, t, 0, n - 1, stop_seconds=stop_seconds, stop_metres=stop_metres
+        )
+        found = replay._stops_in_run(x, y, t, 0, n - 1, stop_seconds=stop_seconds, stop_metres=stop_metres)
+        assert found == expected
