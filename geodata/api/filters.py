@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from geodata import selectors
@@ -87,6 +88,7 @@ def _unused(queryset: QuerySet, name: str, value) -> QuerySet:
     return queryset
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
 

@@ -450,6 +450,29 @@ class UnitFilter(filters.FilterSet):
         return queryset if value is None else queryset.filter(outside_since__isnull=not value)
 
 
+_START_HELP = gettext_lazy("开始时间（默认结束前 24 小时）")
+_END_HELP = gettext_lazy("结束时间（默认现在）")
+
+
+def _range_parameters(*, start=_START_HELP, end=_END_HELP) -> list[OpenApiParameter]:
+    """The `start` and `end` query parameters of every track read, documented."""
+    return [
+        OpenApiParameter("start", OpenApiTypes.DATETIME, description=start),
+        OpenApiParameter("end", OpenApiTypes.DATETIME, description=end),
+    ]
+
+
+# The reads of one unit's track (the track, stops, visited cells): tracks are sensitive personal
+# information (PIPL), for signed-in users only; one object, no list paging or filters.
+_SIGNED_IN_READ = {
+    "detail": True,
+    "methods": ["get"],
+    "pagination_class": None,
+    "filter_backends": [],
+    "permission_classes": [permissions.IsAuthenticated],
+}
+
+
 class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
     """巡查单元及其最新位置；轨迹回放。"""
 
@@ -475,10 +498,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
             "保留的每个点带自己的时间、速度和方向，每条线的首尾点总是保留。"
         ),
         parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认结束前 24 小时）")
-            ),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            *_range_parameters(),
             OpenApiParameter(
                 "zoom", OpenApiTypes.INT, description=gettext_lazy("地图缩放级别 0–20（不带则不简化）")
             ),
@@ -486,15 +506,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
         filters=False,
         responses={200: SimplifiedTrackSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="track",
-        pagination_class=None,
-        filter_backends=[],
-        # A track is sensitive personal information (PIPL): signed-in users only.
-        permission_classes=[permissions.IsAuthenticated],
-    )
+    @action(url_path="track", **_SIGNED_IN_READ)
     def track(self, request: Request, pk=None) -> Response:
         unit = self.get_object()
         start, end = _time_range(request)
@@ -515,10 +527,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
             "时段规则同轨迹回放（默认最近 24 小时，最长 7 天）。需登录。"
         ),
         parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认结束前 24 小时）")
-            ),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            *_range_parameters(),
             OpenApiParameter(
                 "stop_seconds", OpenApiTypes.INT, description=gettext_lazy("停留最短秒数（默认 300）")
             ),
@@ -529,15 +538,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
         filters=False,
         responses={200: StopsSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="stops",
-        url_name="stops",
-        pagination_class=None,
-        filter_backends=[],
-        permission_classes=[permissions.IsAuthenticated],
-    )
+    @action(url_path="stops", url_name="stops", **_SIGNED_IN_READ)
     def stops(self, request: Request, pk=None) -> Response:
         unit = self.get_object()
         start, end = _time_range(request)
@@ -562,10 +563,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
             "默认时段为今天（北京时间 0 点至现在），最长 7 天。需登录。"
         ),
         parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间（默认今天 0 点）")
-            ),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间（默认现在）")),
+            *_range_parameters(start=gettext_lazy("开始时间（默认今天 0 点）")),
             OpenApiParameter(
                 "dwell_seconds",
                 OpenApiTypes.INT,
@@ -575,15 +573,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
         filters=False,
         responses={200: VisitedCellsSerializer, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="visited-cells",
-        url_name="visited-cells",
-        pagination_class=None,
-        filter_backends=[],
-        permission_classes=[permissions.IsAuthenticated],
-    )
+    @action(url_path="visited-cells", url_name="visited-cells", **_SIGNED_IN_READ)
     def visited_cells(self, request: Request, pk=None) -> Response:
         unit = self.get_object()
         start, end = _time_range(request, default_start=_today_start)
@@ -604,8 +594,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
             "GPX 1.1，每段无断档的轨迹一个 trkseg，时间为 UTC。时段规则同轨迹回放。需登录。"
         ),
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间")),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间")),
+            *_range_parameters(start=gettext_lazy("开始时间"), end=gettext_lazy("结束时间")),
         ],
         filters=False,
         responses={
@@ -628,8 +617,7 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
         summary=gettext_lazy("导出轨迹（GeoJSON）"),
         description=gettext_lazy("与轨迹回放（不带 zoom）相同的 GeoJSON Feature，作为附件下载。需登录。"),
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATETIME, description=gettext_lazy("开始时间")),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description=gettext_lazy("结束时间")),
+            *_range_parameters(start=gettext_lazy("开始时间"), end=gettext_lazy("结束时间")),
         ],
         filters=False,
         responses={
