@@ -10,6 +10,12 @@ import { el, fill, timeFormatter } from "./dom.js";
 import { teamColours } from "./layers.js";
 import { PlayClock, positionAt, trackTimeline } from "./player.js";
 
+// Tracks are asked for simplified at this zoom (about 2 m at 29° N): the server keeps every corner
+// beyond that, both ends of every stop and every kept fix's own time, so the marker is where the
+// unit was to within a couple of metres while straight stretches and stops shed their fixes
+// (docs/REPLAY.md: a synthetic day goes from 17,280 to 1,856 vertices at zoom 14).
+const TRACK_ZOOM = 16;
+
 const state = JSON.parse(document.getElementById("replay-state").textContent);
 const t = state.i18n;
 const language = document.documentElement.lang || "zh-hans";
@@ -544,7 +550,7 @@ form.addEventListener("submit", async (event) => {
   const units = ids.map((id) => state.units.find((u) => u.id === id)).filter(Boolean);
   const answers = await Promise.all(
     units.map((unit) =>
-      api.getJSON(unitUrl("track", unit.id, params)).then(
+      api.getJSON(unitUrl("track", unit.id, { ...params, zoom: TRACK_ZOOM })).then(
         (feature) => ({ unit, feature }),
         (error) => ({ unit, error: error instanceof api.ApiError && error.fieldMessage ? error.fieldMessage : t.loadFailed }),
       ),
