@@ -41,6 +41,7 @@ bench: setup
 	$(PY) bench/intake.py
 	$(PY) bench/ui.py
 	$(PY) bench/replay.py
+	$(PY) bench/planning.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)

@@ -171,6 +171,16 @@ def coverage_validate(
     return report
 
 
+def coverage_assignment_problems(
+    *, version: CoverageVersion, day: datetime.date | None = None
+) -> tuple[list[CoverageProblem], list[CoverageProblem]]:
+    """(gaps, overlaps) of ``version`` against the cells valid on ``day``: the checks of who covers
+    which cell only. A planner's draft needs no more (its zone polygons are rebuilt from the cells
+    on every edit), and the zone-polygon check costs seconds on thousands of cells."""
+    valid = GridCell.objects.filter(gridcell_valid_on_q(on=day or timezone.localdate()))
+    return _gaps(version, valid), _overlaps(version)
+
+
 def _gaps(version: CoverageVersion, valid) -> list[CoverageProblem]:
     domains = set(EnforcementZone.objects.filter(version=version).values_list("domain", flat=True))
     domains.add(Domain.COMPREHENSIVE)

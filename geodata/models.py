@@ -224,6 +224,9 @@ class CoverageVersion(models.Model):
     )
     note = models.TextField(_("说明"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # Bumped by every change to a draft; an edit names the revision it was based on, so two
+    # planners cannot silently overwrite each other (geodata.planning.StaleDraft).
+    revision = models.PositiveIntegerField(_("修订号"), default=0)
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "覆盖版本")

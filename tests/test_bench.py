@@ -146,3 +146,29 @@ def test_replay_benchmark_runs(tmp_path):
     assert 1 < result["vertices"]["zoom14"] < result["vertices"]["full"]
     assert result["stops_found"] > 0
     assert 0 < result["fleet"]["best_ms"] <= result["fleet"]["median_ms"]
+
+
+@pytest.mark.slow
+def test_planning_benchmark_runs(tmp_path):
+    """bench/planning.py --tiny: a draft moves cells between zones and is published; the figure is
+    measured, not asserted."""
+    out = tmp_path / "planning.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/planning.py",
+            "--tiny",
+            "--database",
+            "gridops_bench_planning_smoke",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["moved_cells"] > 0 and result["runs"]
+    assert 0 < result["publish_best_ms"] <= result["publish_median_ms"]

@@ -13,7 +13,7 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geodata.coords import CRS_CHOICES
-from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Officer, Region, Team
+from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Matter, Officer, Region, Team
 
 
 class CodeNameSerializer(serializers.Serializer):
@@ -288,3 +288,113 @@ class FieldErrorsSerializer(serializers.Serializer):
     lat = serializers.ListField(child=serializers.CharField(), required=False)
     crs = serializers.ListField(child=serializers.CharField(), required=False)
     matter = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+# --- Coverage planning (write; planners only) ------------------------------------------------------------
+
+
+class DraftCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    based_on = serializers.PrimaryKeyRelatedField(
+        queryset=CoverageVersion.objects.filter(status=CoverageVersion.Status.PUBLISHED),
+        required=False,
+        allow_null=True,
+        help_text=_("复制哪个已发布版本的片区（默认当前生效的版本）"),
+    )
+
+
+class PlanningVersionSerializer(serializers.ModelSerializer):
+    # A plain string: a second "status" enum component would collide with CoverageVersionSerializer's.
+    status = serializers.CharField(read_only=True, help_text="draft / published / retired")
+
+    class Meta:
+        model = CoverageVersion
+        fields = ("id", "name", "status", "revision", "effective_from", "published_at", "based_on", "note")
+
+
+class PlanningZoneSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    version = serializers.IntegerField(source="version_id", read_only=True)
+    cells = serializers.SerializerMethodField(help_text=_("片区的网格 id"))
+    revision = serializers.SerializerMethodField(help_text=_("草稿当前修订号"))
+
+    class Meta:
+        model = EnforcementZone
+        fields = ("id", "version", "name", "team", "domain", "cells", "revision")
+
+    def get_cells(self, zone: EnforcementZone) -> list[int]:
+        return sorted(zone.zone_cells.values_list("cell_id", flat=True))
+
+    def get_revision(self, zone: EnforcementZone) -> int:
+        return CoverageVersion.objects.values_list("revision", flat=True).get(pk=zone.version_id)
+
+
+class _RevisionField(serializers.IntegerField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(min_value=0, help_text=_("编辑所基于的草稿修订号"), **kwargs)
+
+
+class ZoneCreateSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(slug_field="code", queryset=Team.objects.all())
+    name = serializers.CharField(max_length=100)
+    domain = serializers.ChoiceField(choices=Domain.choices, required=False, help_text=_("默认队伍的领域"))
+    cells = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    revision = _RevisionField()
+
+
+class ZoneCellsSerializer(serializers.Serializer):
+    cells = serializers.ListField(child=serializers.IntegerField())
+    revision = _RevisionField()
+
+
+class ZoneMergeSerializer(serializers.Serializer):
+    zones = serializers.ListField(child=serializers.IntegerField(), min_length=2)
+    name = serializers.CharField(max_length=100)
+    revision = _RevisionField()
+
+
+class ZoneSplitSerializer(serializers.Serializer):
+    zone = serializers.IntegerField()
+    cells = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    name = serializers.CharField(max_length=100)
+    revision = _RevisionField()
+
+
+class PublishSerializer(serializers.Serializer):
+    effective_from = serializers.DateTimeField()
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text=_("有空白或重叠时仍要发布的理由")
+    )
+    revision = _RevisionField(required=False)
+
+
+class RollbackSerializer(serializers.Serializer):
+    effective_from = serializers.DateTimeField()
+
+
+class CoverageProblemSerializer(serializers.Serializer):
+    cell = serializers.CharField(source="cell_code", allow_null=True)
+    domain = serializers.CharField(allow_null=True)
+    zones = serializers.ListField(child=serializers.CharField())
+    detail = serializers.CharField()
+
+
+class DraftCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    gaps = CoverageProblemSerializer(many=True)
+    overlaps = CoverageProblemSerializer(many=True)
+
+
+class StaleRevisionSerializer(serializers.Serializer):
+    """409: the draft changed since the caller read it."""
+
+    revision = serializers.ListField(child=serializers.CharField())
+    current_revision = serializers.IntegerField()
+
+
+class PlanningErrorsSerializer(serializers.Serializer):
+    """400: {"<field>": ["message", ...]}."""
+
+    cells = serializers.ListField(child=serializers.CharField(), required=False)
+    status = serializers.ListField(child=serializers.CharField(), required=False)
+    override_reason = serializers.ListField(child=serializers.CharField(), required=False)

@@ -1,4 +1,5 @@
-"""Read-only API over the map of responsibility, and the routing door.
+"""API over the map of responsibility, the routing door, and the coverage-planning doors (planners
+only; each a thin call to a geodata.planning service, see docs/PLANNING.md).
 
 Views stay thin: querysets come from geodata.selectors, parameters are parsed by the FilterSets in
 geodata.api.filters, routing is geodata.routing.route(). Detail views (`/{code}/`) ignore the list
@@ -15,20 +16,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import Field
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from geodata import selectors
+from geodata import planning, selectors
 from geodata.api import filters, serializers
 from geodata.api.pagination import FeaturePagination
 from geodata.coords import CRS_CHOICES, point_from_request
 from geodata.errors import FieldError
 from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Region, Team
 from geodata.routing import route
+
+PLANNER_GROUP = "planner"
 
 
 class _ReadOnlyViewSet(ReadOnlyModelViewSet):
@@ -96,12 +101,51 @@ class TeamViewSet(_ListFiltersOnlyMixin, _ReadOnlyViewSet):
         return serializers.TeamSerializer
 
 
-class CoverageVersionViewSet(_ReadOnlyViewSet):
-    """覆盖版本。"""
+class IsPlanner(BasePermission):
+    message = gettext_lazy("只有片区规划员可以执行此操作。")
+
+    def has_permission(self, request: Request, view) -> bool:
+        user = request.user
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return user.is_superuser or user.groups.filter(name=PLANNER_GROUP).exists()
+
+
+class _PlanningMixin:
+    """Planning actions: planners only; a stale draft answers 409 with the current revision, any
+    other service refusal 400 naming the field."""
+
+    planning_actions: tuple[str, ...] = ()
+
+    def get_permissions(self):
+        if self.action in self.planning_actions:
+            return [IsPlanner()]
+        return super().get_permissions()
+
+    def handle_exception(self, exc):
+        if isinstance(exc, planning.StaleDraft):
+            return Response({"revision": [exc.message], "current_revision": exc.current_revision}, status=409)
+        if isinstance(exc, FieldError):
+            exc = ValidationError({exc.field: [exc.message]})
+        return super().handle_exception(exc)
+
+    def _valid(self, serializer_class, data) -> dict:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+_STALE = {409: serializers.StaleRevisionSerializer, 400: serializers.PlanningErrorsSerializer}
+_PLANNING_TAG = ["coverage-planning"]
+
+
+class CoverageVersionViewSet(_PlanningMixin, _ReadOnlyViewSet):
+    """覆盖版本；规划员可新建草稿、编辑片区、检查、发布和回退。"""
 
     queryset = CoverageVersion.objects.none()  # for schema introspection; requests use get_queryset()
     serializer_class = serializers.CoverageVersionSerializer
     filter_backends: list = []
+    planning_actions = ("create", "zones", "merge", "split", "validate", "publish", "rollback")
 
     def get_queryset(self) -> QuerySet:
         return selectors.coverage_version_list()
@@ -110,17 +154,165 @@ class CoverageVersionViewSet(_ReadOnlyViewSet):
         in_force = selectors.coverage_version_in_force()
         return {**super().get_serializer_context(), "in_force_id": in_force.pk if in_force else None}
 
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("新建草稿（复制已发布版本的片区）"),
+        request=serializers.DraftCreateSerializer,
+        responses={201: serializers.PlanningVersionSerializer, 400: serializers.PlanningErrorsSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = self._valid(serializers.DraftCreateSerializer, request.data)
+        draft = planning.draft_create(name=data["name"], based_on=data.get("based_on"), actor=request.user)
+        return Response(serializers.PlanningVersionSerializer(draft).data, status=201)
 
-class ZoneViewSet(_ListFiltersOnlyMixin, _ReadOnlyViewSet):
-    """执法片区（网格合并后的范围），GeoJSON。"""
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("在草稿中新建片区"),
+        request=serializers.ZoneCreateSerializer,
+        responses={201: serializers.PlanningZoneSerializer, **_STALE},
+    )
+    @action(detail=True, methods=["post"])
+    def zones(self, request: Request, pk=None) -> Response:
+        draft = self.get_object()
+        data = self._valid(serializers.ZoneCreateSerializer, request.data)
+        zone = planning.zone_create(
+            draft=draft,
+            team=data["team"],
+            name=data["name"],
+            domain=data.get("domain"),
+            cell_ids=data["cells"],
+            expected_revision=data["revision"],
+        )
+        return Response(serializers.PlanningZoneSerializer(zone).data, status=201)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("合并片区（同一队伍、同一领域）"),
+        request=serializers.ZoneMergeSerializer,
+        responses={200: serializers.PlanningZoneSerializer, **_STALE},
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk=None) -> Response:
+        draft = self.get_object()
+        data = self._valid(serializers.ZoneMergeSerializer, request.data)
+        zones = list(EnforcementZone.objects.filter(version=draft, pk__in=data["zones"]))
+        if len(zones) != len(set(data["zones"])):
+            raise ValidationError({"zones": [_("有片区不在该草稿中。")]})
+        zone = planning.zone_merge(zones=zones, name=data["name"], expected_revision=data["revision"])
+        return Response(serializers.PlanningZoneSerializer(zone).data)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("拆分片区：所选网格移入同一队伍的新片区"),
+        request=serializers.ZoneSplitSerializer,
+        responses={201: serializers.PlanningZoneSerializer, **_STALE},
+    )
+    @action(detail=True, methods=["post"])
+    def split(self, request: Request, pk=None) -> Response:
+        draft = self.get_object()
+        data = self._valid(serializers.ZoneSplitSerializer, request.data)
+        zone = EnforcementZone.objects.filter(version=draft, pk=data["zone"]).first()
+        if zone is None:
+            raise ValidationError({"zone": [_("该片区不在该草稿中。")]})
+        new = planning.zone_split(
+            zone=zone, cell_ids=data["cells"], name=data["name"], expected_revision=data["revision"]
+        )
+        return Response(serializers.PlanningZoneSerializer(new).data, status=201)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("检查覆盖：空白与重叠"),
+        responses={200: serializers.DraftCheckSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def validate(self, request: Request, pk=None) -> Response:
+        check = planning.draft_validate(draft=self.get_object())
+        return Response(serializers.DraftCheckSerializer(check).data)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("发布草稿"),
+        description=gettext_lazy("有空白或重叠时须填写 override_reason；发布后按生效时间用于定位。"),
+        request=serializers.PublishSerializer,
+        responses={200: serializers.PlanningVersionSerializer, **_STALE},
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk=None) -> Response:
+        draft = self.get_object()
+        data = self._valid(serializers.PublishSerializer, request.data)
+        version = planning.draft_publish(
+            draft=draft,
+            effective_from=data["effective_from"],
+            actor=request.user,
+            override_reason=data["override_reason"],
+            expected_revision=data.get("revision"),
+        )
+        return Response(serializers.PlanningVersionSerializer(version).data)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("回退：把该已发布版本复制为新版本发布"),
+        request=serializers.RollbackSerializer,
+        responses={201: serializers.PlanningVersionSerializer, 400: serializers.PlanningErrorsSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, pk=None) -> Response:
+        data = self._valid(serializers.RollbackSerializer, request.data)
+        version = planning.version_rollback(
+            to_version=self.get_object(), effective_from=data["effective_from"], actor=request.user
+        )
+        return Response(serializers.PlanningVersionSerializer(version).data, status=201)
+
+
+class ZoneViewSet(_PlanningMixin, _ListFiltersOnlyMixin, _ReadOnlyViewSet):
+    """执法片区（网格合并后的范围），GeoJSON；规划员可修改或删除草稿中的片区。"""
 
     queryset = EnforcementZone.objects.none()  # for schema introspection; requests use get_queryset()
     serializer_class = serializers.ZoneSerializer
     filterset_class = filters.ZoneFilter
     pagination_class = FeaturePagination
+    planning_actions = ("partial_update", "destroy")
 
     def get_queryset(self) -> QuerySet:
         return selectors.zone_list()
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action in self.planning_actions:
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("设置草稿片区的网格"),
+        request=serializers.ZoneCellsSerializer,
+        responses={200: serializers.PlanningZoneSerializer, **_STALE},
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        data = self._valid(serializers.ZoneCellsSerializer, request.data)
+        zone = planning.zone_set_cells(
+            zone=self.get_object(), cell_ids=data["cells"], expected_revision=data["revision"]
+        )
+        return Response(serializers.PlanningZoneSerializer(zone).data)
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("删除草稿中的片区"),
+        parameters=[
+            OpenApiParameter(
+                "revision",
+                OpenApiTypes.INT,
+                required=True,
+                description=gettext_lazy("编辑所基于的草稿修订号"),
+            )
+        ],
+        responses={204: None, **_STALE},
+    )
+    def destroy(self, request: Request, pk=None) -> Response:
+        raw = request.query_params.get("revision", "").strip()
+        if not raw.isdigit():
+            raise ValidationError({"revision": [_("请提供编辑所基于的草稿修订号（整数）。")]})
+        planning.zone_delete(zone=self.get_object(), expected_revision=int(raw))
+        return Response(status=204)
 
 
 class MatterViewSet(_ListFiltersOnlyMixin, _ReadOnlyViewSet):
