@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import database_url, recreate_database  # noqa: E402  (ROOT on sys.path first)
+
 TARGETS = {"reports_per_s": 200, "console_p99_ms": 250, "pings_per_s": 5000, "lost": 0, "duplicated": 0}
 MARK = "bench#"
 # Web worker processes (uvicorn --workers), as `make demo` runs them: one per core.
@@ -57,28 +59,11 @@ def say(text: str) -> None:
     print(f"[{time.monotonic() - _T0:6.1f}s] {text}", flush=True)
 
 
-def _database_url(name: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgis://gridops:gridops@127.0.0.1:5432/gridops")
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg
-
-    dbname = url.rsplit("/", 1)[1]
-    admin = url.replace("postgis://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{dbname}" with (force)')
-        conn.execute(f'create database "{dbname}"')
-    with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
-        conn.execute("create extension if not exists postgis")
-
-
 def use_fresh_database(name: str, redis_url: str) -> str:
     """Recreate database `name` (PostGIS), point this process (and the servers it starts, through
     the environment) at it and at `redis_url`, and set Django up. Returns the database URL."""
-    db_url = _database_url(name)
-    _recreate_database(db_url)
+    db_url = database_url(name)
+    recreate_database(db_url)
     os.environ["DATABASE_URL"] = db_url
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -27,22 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _bench_database_url(name: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgis://gridops:gridops@127.0.0.1:5432/gridops")
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    dbname = url.rsplit("/", 1)[1]
-    admin = url.replace("postgis://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [dbname]).fetchone():
-            conn.execute(f'create database "{dbname}"')
-    with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
-        conn.execute("create extension if not exists postgis")
+from bench.common import database_url, ensure_database  # noqa: E402  (ROOT on sys.path first)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -242,8 +227,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "routing.json"))
     args = parser.parse_args()
 
-    db_url = _bench_database_url(args.database)
-    _ensure_database(db_url)
+    db_url = database_url(args.database)
+    ensure_database(db_url)
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
