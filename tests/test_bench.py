@@ -12,32 +12,37 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_routing_benchmark_runs(tmp_path):
-    out = tmp_path / "routing.json"
+def run_bench(script: str, *args: str, out: Path) -> subprocess.CompletedProcess:
+    """Run a benchmark script from the repository root with `args` and `--out out`; fail with the
+    end of its stderr when it does not exit 0."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "bench/routing.py",
-            "--cells",
-            "600",
-            "--points",
-            "300",
-            "--http-requests",
-            "200",
-            "--concurrency",
-            "2",
-            "--database",
-            "gridops_bench_smoke",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, script, *args, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.slow
+def test_routing_benchmark_runs(tmp_path):
+    out = tmp_path / "routing.json"
+    done = run_bench(
+        "bench/routing.py",
+        "--cells",
+        "600",
+        "--points",
+        "300",
+        "--http-requests",
+        "200",
+        "--concurrency",
+        "2",
+        "--database",
+        "gridops_bench_smoke",
+        out=out,
+    )
     assert "route() single lookup" in done.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     (run,) = result["runs"]
@@ -56,22 +61,7 @@ def test_intake_benchmark_runs(tmp_path):
     """bench/intake.py --tiny: every phase runs over real HTTP and websockets; correctness (no
     report lost or duplicated on any console, no refused request) is asserted, speed is not."""
     out = tmp_path / "intake.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "bench/intake.py",
-            "--tiny",
-            "--database",
-            "gridops_bench_intake_smoke",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_bench("bench/intake.py", "--tiny", "--database", "gridops_bench_intake_smoke", out=out)
     assert "report → 3 consoles" in done.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     reports, console, pings = result["reports"], result["console"], result["pings"]
@@ -91,14 +81,7 @@ def test_ui_benchmark_runs(tmp_path):
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium is not installed (Debian package chromium)")
     out = tmp_path / "ui.json"
-    done = subprocess.run(
-        [sys.executable, "bench/ui.py", "--tiny", "--database", "gridops_bench_ui_smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_bench("bench/ui.py", "--tiny", "--database", "gridops_bench_ui_smoke", out=out)
     assert "event → marker drawn, 50 markers" in done.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     for load in result["load"].values():
@@ -121,22 +104,7 @@ def test_replay_benchmark_runs(tmp_path):
     """bench/replay.py --tiny: tracks, stops and visited cells of synthetic days come back through
     the API for every unit; speed is not asserted."""
     out = tmp_path / "replay.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "bench/replay.py",
-            "--tiny",
-            "--database",
-            "gridops_bench_replay_smoke",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_bench("bench/replay.py", "--tiny", "--database", "gridops_bench_replay_smoke", out=out)
     assert "GET track/?zoom=14" in done.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["pings_per_unit"] == 720 and result["units"] == 2
@@ -153,22 +121,7 @@ def test_planning_benchmark_runs(tmp_path):
     """bench/planning.py --tiny: a draft moves cells between zones and is published; the figure is
     measured, not asserted."""
     out = tmp_path / "planning.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "bench/planning.py",
-            "--tiny",
-            "--database",
-            "gridops_bench_planning_smoke",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_bench("bench/planning.py", "--tiny", "--database", "gridops_bench_planning_smoke", out=out)
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["moved_cells"] > 0 and result["runs"]
     assert 0 < result["publish_best_ms"] <= result["publish_median_ms"]
