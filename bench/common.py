@@ -1,6 +1,8 @@
 """What every benchmark needs to get a database of its own (next to the one DATABASE_URL names)."""
 
+import json
 import os
+from pathlib import Path
 
 
 def database_url(name: str) -> str:
@@ -35,3 +37,28 @@ def recreate_database(url: str) -> None:
         conn.execute(f'create database "{dbname}"')
     with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
         conn.execute("create extension if not exists postgis")
+
+
+def use_database(name: str, *, fresh: bool = False, redis_url: str | None = None) -> str:
+    """Point this process (and, through the environment, the servers it starts) at database `name`
+    — recreated when `fresh`, else created if missing — and at `redis_url` if given; set Django
+    up. Returns the database URL."""
+    url = database_url(name)
+    (recreate_database if fresh else ensure_database)(url)
+    os.environ["DATABASE_URL"] = url
+    if redis_url is not None:
+        os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    return url
+
+
+def write_results(results: dict, out: str) -> Path:
+    """Write a benchmark's figures as JSON to `out` (folders created); returns the path."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path

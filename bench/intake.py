@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url, recreate_database  # noqa: E402  (ROOT on sys.path first)
+from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 TARGETS = {"reports_per_s": 200, "console_p99_ms": 250, "pings_per_s": 5000, "lost": 0, "duplicated": 0}
 MARK = "bench#"
@@ -57,21 +57,6 @@ _T0 = time.monotonic()
 
 def say(text: str) -> None:
     print(f"[{time.monotonic() - _T0:6.1f}s] {text}", flush=True)
-
-
-def use_fresh_database(name: str, redis_url: str) -> str:
-    """Recreate database `name` (PostGIS), point this process (and the servers it starts, through
-    the environment) at it and at `redis_url`, and set Django up. Returns the database URL."""
-    db_url = database_url(name)
-    recreate_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["REDIS_URL"] = redis_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    return db_url
 
 
 def _free_port() -> int:
@@ -506,7 +491,7 @@ def main() -> int:
         args.consoles, args.target_rate, args.console_seconds, args.post_connections = 3, 20, 2, 2
         args.ping_devices, args.ping_seconds = 2, 2
 
-    db_url = use_fresh_database(args.database, args.redis_url)
+    db_url = use_database(args.database, fresh=True, redis_url=args.redis_url)
     from django.db import connections
 
     say("preparing the database")
@@ -554,9 +539,7 @@ def main() -> int:
         "console": console,
         "pings": pings,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = write_results(results, args.out)
     print_results(results)
     print(f"\nwrote {out}")
     return 0

@@ -13,7 +13,6 @@ bench/results/planning.json.
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url, ensure_database  # noqa: E402  (ROOT on sys.path first)
+from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 TARGETS = {"publish_1000_cells_ms": 2000}
 
@@ -90,14 +89,7 @@ def main() -> int:
     if args.tiny:
         args.cells, args.moved, args.repeats = 600, 200, 1
 
-    db_url = database_url(args.database)
-    ensure_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    use_database(args.database)
     from django.conf import settings
     from django.core.management import call_command
 
@@ -126,9 +118,7 @@ def main() -> int:
         "publish_best_ms": round(min(publish), 1),
         "runs": runs,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = write_results(results, args.out)
     print(f"\n== planning on {args.cells:,} cells, {args.moved:,} cells moved ({os.cpu_count()} CPUs) ==")
     print(f"{'run':<6}{'copy':>10}{'edit':>10}{'zones':>7}{'publish':>10}{'index':>10}")
     for i, r in enumerate(runs, 1):

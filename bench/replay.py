@@ -18,7 +18,6 @@ demo county, prints a table and writes bench/results/replay.json.
 
 import argparse
 import io
-import json
 import math
 import os
 import platform
@@ -31,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url, ensure_database  # noqa: E402  (ROOT on sys.path first)
+from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 TARGETS = {"track_24h_ms": 200, "fleet_20_units_ms": 1000}
 STEP_SECONDS = 5
@@ -163,14 +162,7 @@ def main() -> int:
     if args.tiny:
         args.cells, args.units, args.pings, args.repeats = 600, 2, 720, 2
 
-    db_url = database_url(args.database)
-    ensure_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    use_database(args.database)
     from django.test import Client
     from django.utils import timezone
 
@@ -227,9 +219,7 @@ def main() -> int:
             "samples_ms": [round(s, 1) for s in fleet_runs],
         },
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = write_results(results, args.out)
     print_results(results)
     print(f"\nwrote {out}")
     return 0

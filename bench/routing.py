@@ -13,7 +13,6 @@ table and writes bench/results/routing.json.
 """
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url, ensure_database  # noqa: E402  (ROOT on sys.path first)
+from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -227,14 +226,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "routing.json"))
     args = parser.parse_args()
 
-    db_url = database_url(args.database)
-    ensure_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("GRIDOPS_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    db_url = use_database(args.database)
     from django.core.management import call_command
 
     from geodata.demo.load import geodata_demo_load
@@ -270,9 +262,7 @@ def main() -> int:
             run["http"] = bench_http(db_url, args.http_requests, args.concurrency)
         results["runs"].append(run)
         print_run(run)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = write_results(results, args.out)
     print(f"\nwrote {out}")
     return 0
 

@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 from bench.intake import (  # noqa: E402  (ROOT on sys.path first)
     WORKERS,
     _free_port,
@@ -46,7 +47,6 @@ from bench.intake import (  # noqa: E402  (ROOT on sys.path first)
     say,
     start_server,
     stop_server,
-    use_fresh_database,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -471,7 +471,7 @@ def main() -> int:
         print(f"{CHROMIUM} is not installed (Debian package chromium)", file=sys.stderr)
         return 2
 
-    db_url = use_fresh_database(args.database, args.redis_url)
+    db_url = use_database(args.database, fresh=True, redis_url=args.redis_url)
     from django.db import connections
 
     say("preparing the database (default demo county and devices)")
@@ -557,9 +557,7 @@ def main() -> int:
         "page": {"before": memory_before, "after": memory_after},
         "page_errors": browser.errors,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = write_results(results, args.out)
     print_results(results)
     print(f"\nwrote {out}")
     return 0

@@ -88,6 +88,19 @@ class Stretch:
     point: tuple[float, float] | None = None  # a stop's centroid, lon/lat
 
 
+def cluster_end(x, y, i: int, last: int, *, limit: float) -> int:
+    """One past the last fix of the cluster grown from fix i: the next fix joins while it lies
+    within `limit` metres of the cluster's running centroid, itself included."""
+    cx, cy, n = x[i], y[i], 1
+    j = i + 1
+    while j <= last and math.hypot(x[j] - cx, y[j] - cy) * n / (n + 1) <= limit:
+        n += 1
+        cx += (x[j] - cx) / n
+        cy += (y[j] - cy) / n
+        j += 1
+    return j
+
+
 def _stops_in_run(x, y, t, first: int, last: int, *, stop_seconds: float, stop_metres: float):
     """Greedy: from each fix, grow a cluster while the next fix lies within stop_metres of the
     cluster's running centroid, itself included (so two fixes of a car parked between them, drifting
@@ -111,13 +124,7 @@ def _stops_in_run(x, y, t, first: int, last: int, *, stop_seconds: float, stop_m
         return stops
     i = int(candidates[0])
     while i <= last:
-        cx, cy, n = x[i], y[i], 1
-        j = i + 1
-        while j <= last and math.hypot(x[j] - cx, y[j] - cy) * n / (n + 1) <= limit:
-            n += 1
-            cx += (x[j] - cx) / n
-            cy += (y[j] - cy) / n
-            j += 1
+        j = cluster_end(x, y, i, last, limit=limit)
         if t[j - 1] - t[i] >= stop_seconds and j - 1 > i:
             stops.append((i, j - 1))
             i = j

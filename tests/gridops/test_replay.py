@@ -605,12 +605,7 @@ def _stops_without_pruning(x, y, t, first, last, *, stop_seconds, stop_metres):
     """The greedy rule of replay._stops_in_run tried from every fix (no skipping)."""
     stops, i, limit = [], first, stop_metres + replay._EPSILON_M
     while i <= last:
-        cx, cy, n, j = x[i], y[i], 1, i + 1
-        while j <= last and math.hypot(x[j] - cx, y[j] - cy) * n / (n + 1) <= limit:
-            n += 1
-            cx += (x[j] - cx) / n
-            cy += (y[j] - cy) / n
-            j += 1
+        j = replay.cluster_end(x, y, i, last, limit=limit)
         if t[j - 1] - t[i] >= stop_seconds and j - 1 > i:
             stops.append((i, j - 1))
             i = j
