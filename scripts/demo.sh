@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: serve the platform and, beside it, the live simulator (SIMULATE=0 turns it off).
-# The simulator waits for the server on its own (retries with backoff) and is stopped when the
+# `make demo`: serve the platform and, beside it, the live simulator (SIMULATE=0 turns it off) and a
+# Celery worker with its embedded beat (time limits, calendar check; WORKER=0 turns it off).
+# The simulator waits for the server on its own (retries with backoff); both are stopped when the
 # server stops, however it stops (Ctrl-C, an error, a kill).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 SIMULATE=${SIMULATE:-1}
 SIM_ARGS=${SIM_ARGS:-}
+WORKER=${WORKER:-1}
 # One worker process per core: request handling is CPU-bound Python (GIL); consoles may connect
 # to any worker (the channel layer carries the notices between processes).
 WORKERS=${WORKERS:-2}
@@ -18,8 +20,14 @@ SIM_HOST=$HOST
 [ "$SIM_HOST" = "0.0.0.0" ] && SIM_HOST=127.0.0.1
 
 sim_pid=
-stop_sim() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null; }
-trap stop_sim EXIT
+worker_pid=
+serve_pid=
+stop_children() {
+  # SIGTERM is Celery's warm shutdown: the running task finishes (acks late), then it exits.
+  for pid in $sim_pid $worker_pid $serve_pid; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+}
+trap stop_children EXIT
 trap 'exit 130' INT TERM
 
 if [ "$SIMULATE" != 0 ]; then
@@ -28,6 +36,19 @@ if [ "$SIMULATE" != 0 ]; then
   sim_pid=$!
   echo "[demo] simulator started (pid $sim_pid); SIMULATE=0 make demo runs without it"
 fi
+if [ "$WORKER" != 0 ]; then
+  # One process: the worker (one task at a time) and beat inside it, its schedule file under var/.
+  # Production runs them as two services (docker-compose.yml: worker, beat).
+  mkdir -p var
+  "$PY" -m celery -A config worker -B --concurrency 1 --loglevel INFO \
+    --schedule var/celerybeat-schedule --hostname "demo@%h" &
+  worker_pid=$!
+  echo "[demo] Celery worker + beat started (pid $worker_pid); WORKER=0 make demo runs without it"
+fi
 # gridops_serve: the uvicorn workers (one SO_REUSEPORT socket each, so connections are spread
 # across them) and the outbox relay process, woken by PostgreSQL NOTIFY (docs/REALTIME.md).
-"$PY" manage.py gridops_serve --host "$HOST" --port "$PORT" --workers "$WORKERS"
+# In the background and waited for, so that a TERM to this script runs the trap at once (bash
+# defers traps while a foreground command runs).
+"$PY" manage.py gridops_serve --host "$HOST" --port "$PORT" --workers "$WORKERS" &
+serve_pid=$!
+wait "$serve_pid"
