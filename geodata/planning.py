@@ -14,27 +14,36 @@ Rules
     sends `coverage.published` through the outbox and bumps the geodata revision so every process's
     routing index picks the version up from its effective time.
 
+Selections (reads for the planner page): `cells_in` turns a drawn polygon (a cell is in when at
+least half of its area is inside) or a list of townships/villages into whole cells; `version_cells`
+is a version's zones with their cell ids.
+
 Bulk writes (membership rows, polygons) bypass model signals, so each service bumps the geodata
 revision itself when routing could see the change (publishing); edits to a draft do not route.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Intersection
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, FloatField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geodata import coverage
+from geodata.coords import in_service_area
 from geodata.coverage import CoverageProblem
 from geodata.errors import FieldError
-from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Team, ZoneCell
+from geodata.models import CoverageVersion, Domain, EnforcementZone, GridCell, Region, Team, ZoneCell
 from geodata.revision import geodata_revision_bump
-from geodata.selectors import coverage_version_in_force
+from geodata.selectors import coverage_version_in_force, gridcell_valid_on_q
 from gridops.realtime.events import COUNTY_STREAM, COVERAGE_PUBLISHED, local_iso
 from gridops.realtime.outbox import outbox_emit
 
@@ -179,17 +188,48 @@ def zone_create(
     return zone
 
 
-@transaction.atomic
 def zone_set_cells(
     *, zone: EnforcementZone, cell_ids: Iterable[int], expected_revision: int
 ) -> EnforcementZone:
     """Make the zone exactly these cells (an empty zone is allowed until deleted or published)."""
+    return zone_update(zone=zone, cell_ids=cell_ids, expected_revision=expected_revision)
+
+
+@transaction.atomic
+def zone_update(
+    *,
+    zone: EnforcementZone,
+    expected_revision: int,
+    cell_ids: Iterable[int] | None = None,
+    team: Team | None = None,
+    domain: str | None = None,
+    name: str | None = None,
+) -> EnforcementZone:
+    """Change what is given of a draft's zone: its cells (the whole new set), its team, its domain,
+    its name — in one edit, so one revision. A new team without a domain keeps the zone's domain."""
     _zone_of_draft(zone=zone, expected_revision=expected_revision)
-    ids = _cells_checked(cell_ids, allow_empty=True)
-    ZoneCell.objects.filter(zone=zone).exclude(cell_id__in=ids).delete()
-    present = set(ZoneCell.objects.filter(zone=zone).values_list("cell_id", flat=True))
-    ZoneCell.objects.bulk_create(ZoneCell(zone=zone, cell_id=c) for c in ids if c not in present)
-    _zone_geoms_refresh([zone.pk])
+    fields = []
+    if name is not None:
+        if not name.strip():
+            raise FieldError("name", _("请填写片区名称。"))
+        zone.name = name.strip()[:100]
+        fields.append("name")
+    if domain is not None:
+        if domain not in Domain.values:
+            raise FieldError("domain", _("未知领域：%(d)s。") % {"d": domain})
+        zone.domain = domain
+        fields.append("domain")
+    if team is not None:
+        zone.team = team
+        fields.append("team")
+    if fields:
+        zone.save(update_fields=fields)
+    if cell_ids is not None:
+        ids = _cells_checked(cell_ids, allow_empty=True)
+        ZoneCell.objects.filter(zone=zone).exclude(cell_id__in=ids).delete()
+        present = set(ZoneCell.objects.filter(zone=zone).values_list("cell_id", flat=True))
+        ZoneCell.objects.bulk_create(ZoneCell(zone=zone, cell_id=c) for c in ids if c not in present)
+        _zone_geoms_refresh([zone.pk])
     zone.refresh_from_db()
     return zone
 
@@ -326,3 +366,192 @@ def version_rollback(*, to_version: CoverageVersion, effective_from: datetime, a
     )
     copy.note = _("回退到覆盖版本 %(id)d《%(name)s》。") % {"id": to_version.pk, "name": to_version.name}
     return _publish(version=copy, effective_from=effective_from, actor=actor)
+
+
+# --- selecting cells (reads for the planner page) ----------------------------------------------------
+#
+# A planner draws a polygon or picks regions; the page turns that into whole cells here, so the rule
+# "a zone is whole cells" has one implementation whatever door asks.
+
+# A hand-drawn selection never needs more; beyond it a request is more likely a pasted boundary
+# file (import it instead) or an attempt to make PostGIS work hard.
+MAX_SELECTION_VERTICES = 5000
+# "At least half" is compared with this slack (relative to the cell's area) so that a polygon
+# cutting a cell exactly in half selects it despite float noise in the intersection's coordinates.
+HALF_AREA_SLACK = 1e-7
+MAX_SELECTION_REGIONS = 1000
+
+
+class _PlanarArea(Func):
+    """ST_Area in the stored CRS (square degrees): only ratios are compared, and across one cell
+    the metres-per-degree scale varies by ~1e-4, so the ratio is the ratio of true areas."""
+
+    function = "ST_Area"
+    output_field = FloatField()
+
+
+def cells_in(
+    *, polygon: dict | None = None, regions: list[str] | None = None, on: date | None = None
+) -> list[int]:
+    """Ids (in cell-code order) of the cells valid on `on` (default today) that a selection takes.
+
+    Exactly one of:
+      * `polygon` — a GeoJSON Polygon/MultiPolygon in WGS-84 lon/lat. A cell is in when at least
+        half of its area lies inside the polygon; a cell the polygon only touches along an edge or
+        at a corner has nothing inside and is out. A polygon outside the county selects nothing.
+      * `regions` — codes of township-level units (subdistricts, towns, townships, farms, parks)
+        or villages/communities: every cell of those units (by the cells' township/village).
+
+    Raises FieldError("polygon" | "regions", message) for what the caller got wrong."""
+    if (polygon is None) == (regions is None):
+        raise FieldError("polygon", _("请提供 polygon（GeoJSON 多边形）或 regions（区划代码列表）之一。"))
+    day = on or timezone.localdate()
+    cells = GridCell.objects.filter(gridcell_valid_on_q(on=day))
+    if regions is not None:
+        units = _selection_regions(regions)
+        township_ids = [r.pk for r in units if r.level in Region.TOWNSHIP_LEVELS]
+        village_ids = [r.pk for r in units if r.level in Region.VILLAGE_LEVELS]
+        cells = cells.filter(Q(township_id__in=township_ids) | Q(village_id__in=village_ids))
+    else:
+        shape = selection_polygon(polygon)
+        cells = (
+            cells.filter(geom__intersects=shape)
+            .annotate(inside=_PlanarArea(Intersection("geom", shape)), whole=_PlanarArea("geom"))
+            .filter(inside__gte=F("whole") * (0.5 - HALF_AREA_SLACK))
+        )
+    return list(cells.order_by("code").values_list("pk", flat=True))
+
+
+def _selection_regions(codes) -> list[Region]:
+    if not isinstance(codes, list) or not codes:
+        raise FieldError("regions", _("请提供至少一个区划代码（列表）。"))
+    if len(codes) > MAX_SELECTION_REGIONS:
+        raise FieldError("regions", _("一次最多选择 %(n)d 个区划。") % {"n": MAX_SELECTION_REGIONS})
+    if not all(isinstance(c, str) and c.strip() for c in codes):
+        raise FieldError("regions", _("区划代码应为文本，例如 330225101。"))
+    wanted = {c.strip() for c in codes}
+    found = list(
+        Region.objects.filter(code__in=wanted, level__in=(*Region.TOWNSHIP_LEVELS, *Region.VILLAGE_LEVELS))
+        .only("id", "code", "level")
+        .order_by("code")
+    )
+    unknown = sorted(wanted - {r.code for r in found})
+    if unknown:
+        raise FieldError(
+            "regions",
+            _("未知的乡镇（街道、农场、园区）或村（社区）代码：%(codes)s。")
+            % {"codes": "、".join(unknown[:10])},
+        )
+    return found
+
+
+def selection_polygon(raw) -> GEOSGeometry:
+    """The caller's GeoJSON Polygon/MultiPolygon as a valid GEOS geometry (SRID 4326), or
+    FieldError("polygon", …) saying what is wrong: shape, vertex count, coordinates out of range
+    or apparently swapped (lat, lon), rings not closed, self-intersection."""
+    if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FieldError("polygon", _("应为 GeoJSON Polygon 或 MultiPolygon 对象。"))
+    coordinates = raw.get("coordinates")
+    if not isinstance(coordinates, list) or not coordinates:
+        raise FieldError("polygon", _("多边形没有坐标。"))
+    parts = [coordinates] if raw["type"] == "Polygon" else coordinates
+    rings: list[list[list[tuple[float, float]]]] = []
+    vertices = 0
+    for part in parts:
+        if not isinstance(part, list) or not part:
+            raise FieldError("polygon", _("多边形的坐标结构不正确。"))
+        part_rings = []
+        for ring in part:
+            if not isinstance(ring, list):
+                raise FieldError("polygon", _("多边形的坐标结构不正确。"))
+            vertices += len(ring)
+            if vertices > MAX_SELECTION_VERTICES:
+                raise FieldError("polygon", _("顶点过多：最多 %(n)d 个。") % {"n": MAX_SELECTION_VERTICES})
+            part_rings.append([_position(p) for p in ring])
+        rings.append(part_rings)
+    points = [p for part in rings for ring in part for p in ring]
+    _check_lon_lat(points)
+    for part in rings:
+        for ring in part:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise FieldError("polygon", _("每个环至少 4 个点，且首尾两点必须相同（闭合）。"))
+    shape = MultiPolygon([Polygon(*part) for part in rings], srid=settings.SRID)
+    if not shape.valid:
+        reason = shape.valid_reason
+        if reason.startswith(("Self-intersection", "Ring Self-intersection")):
+            where = reason[reason.find("[") :] if "[" in reason else ""
+            raise FieldError("polygon", _("多边形自相交 %(where)s，请重新绘制。") % {"where": where})
+        raise FieldError("polygon", _("多边形无效：%(reason)s。") % {"reason": reason})
+    if not shape.area:
+        raise FieldError("polygon", _("多边形面积为零。"))
+    return shape
+
+
+def _position(raw) -> tuple[float, float]:
+    if (
+        not isinstance(raw, list | tuple)
+        or len(raw) not in (2, 3)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+    ):
+        raise FieldError("polygon", _("每个坐标应为 [经度, 纬度] 两个数字。"))
+    lon, lat = float(raw[0]), float(raw[1])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise FieldError("polygon", _("必须是有限数字（不能是 NaN 或无穷）。"))
+    return lon, lat
+
+
+def _check_lon_lat(points: list[tuple[float, float]]) -> None:
+    """Refuse out-of-range coordinates, saying so when the pairs look like [lat, lon]: every
+    swapped pair would be in the service area while the pairs as sent are not."""
+    in_area = all(in_service_area(lon, lat) for lon, lat in points)
+    if not in_area and all(in_service_area(lat, lon) for lon, lat in points):
+        raise FieldError("polygon", _("经纬度似乎颠倒了：GeoJSON 坐标顺序应为 [经度, 纬度]。"))
+    for lon, lat in points:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise FieldError(
+                "polygon",
+                _("坐标超出范围：经度应在 [-180, 180]，纬度应在 [-90, 90]，收到 [%(lon)s, %(lat)s]。")
+                % {"lon": lon, "lat": lat},
+            )
+
+
+def version_cells(*, version: CoverageVersion, on: date | None = None) -> dict:
+    """What the planner page edits: the version (with its revision), its zones with their cell
+    ids, and the code → id map of the cells valid on `on` (the cells API names cells by code,
+    the planning services by id)."""
+    zones = list(
+        EnforcementZone.objects.filter(version=version)
+        .select_related("team")
+        .only("id", "name", "domain", "team__code", "team__name", "team__kind")
+        .order_by("domain", "name", "id")
+    )
+    members: dict[int, list[int]] = {z.pk: [] for z in zones}
+    for zone_id, cell_id in (
+        ZoneCell.objects.filter(zone__version=version).order_by("cell_id").values_list("zone_id", "cell_id")
+    ):
+        members[zone_id].append(cell_id)
+    day = on or timezone.localdate()
+    return {
+        "version": {
+            "id": version.pk,
+            "name": version.name,
+            "status": version.status,
+            "revision": version.revision,
+            "effective_from": local_iso(version.effective_from),
+            "published_at": local_iso(version.published_at),
+            "based_on": version.based_on_id,
+        },
+        "zones": [
+            {
+                "id": z.pk,
+                "name": z.name,
+                "domain": z.domain,
+                "team": {"code": z.team.code, "name": z.team.name, "kind": z.team.kind},
+                "cells": members[z.pk],
+            }
+            for z in zones
+        ],
+        "cells": dict(
+            GridCell.objects.filter(gridcell_valid_on_q(on=day)).order_by("code").values_list("code", "pk")
+        ),
+    }

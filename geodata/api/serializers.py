@@ -242,6 +242,7 @@ class MatterSerializer(serializers.ModelSerializer):
             "handled_by_display",
             "legal_basis",
             "time_limit_days",
+            "time_limit_hours",
             "active",
             "responsible_domain",
         )
@@ -343,8 +344,18 @@ class ZoneCreateSerializer(serializers.Serializer):
 
 
 class ZoneCellsSerializer(serializers.Serializer):
-    cells = serializers.ListField(child=serializers.IntegerField())
+    """A change of a draft's zone: any of its cells (the whole new set), team, domain and name."""
+
+    cells = serializers.ListField(child=serializers.IntegerField(), required=False)
+    team = serializers.SlugRelatedField(slug_field="code", queryset=Team.objects.all(), required=False)
+    domain = serializers.ChoiceField(choices=Domain.choices, required=False)
+    name = serializers.CharField(max_length=100, required=False)
     revision = _RevisionField()
+
+    def validate(self, attrs):
+        if not {"cells", "team", "domain", "name"} & set(attrs):
+            raise serializers.ValidationError({"cells": [_("请给出要修改的网格、队伍、领域或名称。")]})
+        return attrs
 
 
 class ZoneMergeSerializer(serializers.Serializer):

@@ -15,10 +15,10 @@ from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.fields import Field
+from rest_framework.fields import CharField, DictField, Field, IntegerField, JSONField, ListField
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -145,7 +145,17 @@ class CoverageVersionViewSet(_PlanningMixin, _ReadOnlyViewSet):
     queryset = CoverageVersion.objects.none()  # for schema introspection; requests use get_queryset()
     serializer_class = serializers.CoverageVersionSerializer
     filter_backends: list = []
-    planning_actions = ("create", "zones", "merge", "split", "validate", "publish", "rollback")
+    planning_actions = (
+        "create",
+        "zones",
+        "merge",
+        "split",
+        "validate",
+        "publish",
+        "rollback",
+        "cells_in",
+        "membership",
+    )
 
     def get_queryset(self) -> QuerySet:
         return selectors.coverage_version_list()
@@ -263,6 +273,63 @@ class CoverageVersionViewSet(_PlanningMixin, _ReadOnlyViewSet):
         )
         return Response(serializers.PlanningVersionSerializer(version).data, status=201)
 
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("选择网格：画出的多边形或所选乡镇/村包含哪些整网格"),
+        description=gettext_lazy(
+            "二选一：polygon（GeoJSON Polygon/MultiPolygon，WGS-84 经纬度，最多 5000 个顶点）——"
+            "网格面积至少一半在多边形内即算选中，仅边或角相接不算；regions（乡镇、街道、农场、园区或村、"
+            "社区的区划代码）——这些区划的全部网格。只含今天有效的网格，按网格编码排序。"
+        ),
+        request=inline_serializer(
+            "CellsInRequest",
+            {
+                "polygon": JSONField(
+                    required=False, help_text=gettext_lazy("GeoJSON Polygon 或 MultiPolygon")
+                ),
+                "regions": ListField(child=CharField(), required=False, help_text=gettext_lazy("区划代码")),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "CellsInResult", {"cells": ListField(child=IntegerField()), "count": IntegerField()}
+            ),
+            400: inline_serializer(
+                "CellsInErrors",
+                {
+                    "polygon": ListField(child=CharField(), required=False),
+                    "regions": ListField(child=CharField(), required=False),
+                },
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="cells-in")
+    def cells_in(self, request: Request, pk=None) -> Response:
+        self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        cells = planning.cells_in(polygon=body.get("polygon"), regions=body.get("regions"))
+        return Response({"cells": cells, "count": len(cells)})
+
+    @extend_schema(
+        tags=_PLANNING_TAG,
+        summary=gettext_lazy("版本的片区及其网格（规划页面编辑用）"),
+        responses={
+            200: inline_serializer(
+                "VersionCells",
+                {
+                    "version": DictField(help_text=gettext_lazy("版本，含修订号 revision")),
+                    "zones": ListField(child=DictField(), help_text=gettext_lazy("片区及其网格 id")),
+                    "cells": DictField(
+                        child=IntegerField(), help_text=gettext_lazy("今天有效网格的编码 → id")
+                    ),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def membership(self, request: Request, pk=None) -> Response:
+        return Response(planning.version_cells(version=self.get_object()))
+
 
 class ZoneViewSet(_PlanningMixin, _ListFiltersOnlyMixin, _ReadOnlyViewSet):
     """执法片区（网格合并后的范围），GeoJSON；规划员可修改或删除草稿中的片区。"""
@@ -283,14 +350,19 @@ class ZoneViewSet(_PlanningMixin, _ListFiltersOnlyMixin, _ReadOnlyViewSet):
 
     @extend_schema(
         tags=_PLANNING_TAG,
-        summary=gettext_lazy("设置草稿片区的网格"),
+        summary=gettext_lazy("修改草稿片区：网格、队伍、领域或名称"),
         request=serializers.ZoneCellsSerializer,
         responses={200: serializers.PlanningZoneSerializer, **_STALE},
     )
     def partial_update(self, request: Request, pk=None) -> Response:
         data = self._valid(serializers.ZoneCellsSerializer, request.data)
-        zone = planning.zone_set_cells(
-            zone=self.get_object(), cell_ids=data["cells"], expected_revision=data["revision"]
+        zone = planning.zone_update(
+            zone=self.get_object(),
+            expected_revision=data["revision"],
+            cell_ids=data.get("cells"),
+            team=data.get("team"),
+            domain=data.get("domain"),
+            name=data.get("name"),
         )
         return Response(serializers.PlanningZoneSerializer(zone).data)
 

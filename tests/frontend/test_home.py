@@ -107,11 +107,10 @@ def test_home_loads_with_no_basemap_no_errors_and_no_external_request(
     assert map_data(page, "villages") == "4"
     # Comprehensive zones by default: one per township team.
     assert map_data(page, "zones") == "2"
-    # Role pages not built yet are announced, not linked; the admin is linked.
+    # Role pages are linked once served; the admin is linked.
     assert page.locator("[data-role='command'] a").get_attribute("href") == "/command/"
     assert page.locator("[data-role='report'] a").get_attribute("href") == "/report/"
-    assert page.locator("[data-role='planner'] a").count() == 0
-    assert "即将上线" in page.inner_text("[data-role='planner']")
+    assert page.locator("[data-role='planner'] a").get_attribute("href") == "/planner/"
     assert page.locator("[data-role='admin'] a").get_attribute("href") == "/admin/"
 
 
@@ -246,7 +245,7 @@ def test_english_switch_shows_english_labels(page, page_log, tiny_county_live, l
 
     assert page.inner_text("#legend-title") == "Legend"
     assert "Townships" in page.inner_text(".counts")
-    assert "Coming soon" in page.inner_text("[data-role='planner']")
+    assert "Zone planner" in page.inner_text("[data-role='planner']")
     assert "Townships / subdistricts" in page.inner_text(".leaflet-control-layers")
 
     set_view(page, 29.02, 121.02, 11)

@@ -264,3 +264,28 @@ def test_non_planners_are_refused(tiny_county):
     anonymous = APIClient().post("/api/v1/coverage-versions/", {"name": "x"}, format="json")
     assert anonymous.status_code in (401, 403)
     assert client.get("/api/v1/coverage-versions/").status_code == 200  # reading stays open
+
+
+def test_a_zone_is_handed_to_another_team_and_domain_in_one_edit(tiny_county, api):
+    """The east zone (二中队) is given to 一中队 and renamed (its cells stay), then moved to another
+    domain; a stale edit is refused and an edit that names nothing is a 400."""
+    draft_id = api.post("/api/v1/coverage-versions/", {"name": "交接"}, format="json").data["id"]
+    east = EnforcementZone.objects.get(version_id=draft_id, team=tiny_county.teams["E"])
+    changed = api.patch(
+        f"/api/v1/zones/{east.pk}/", {"team": "zh-1", "name": "一中队东片", "revision": 0}, format="json"
+    )
+    assert changed.status_code == 200, changed.data
+    east.refresh_from_db()
+    assert (
+        east.team == tiny_county.teams["W"] and east.name == "一中队东片" and east.domain == "comprehensive"
+    )
+    assert changed.data["revision"] == 1
+    assert cell_ids(east) == {c.pk for (x, _y), c in tiny_county.cells.items() if x >= 2}  # cells untouched
+    unknown = api.patch(f"/api/v1/zones/{east.pk}/", {"team": "nope", "revision": 1}, format="json")
+    assert unknown.status_code == 400 and "team" in unknown.data
+    nothing = api.patch(f"/api/v1/zones/{east.pk}/", {"revision": 1}, format="json")
+    assert nothing.status_code == 400
+    stale = api.patch(f"/api/v1/zones/{east.pk}/", {"domain": "market", "revision": 0}, format="json")
+    assert stale.status_code == 409
+    moved = api.patch(f"/api/v1/zones/{east.pk}/", {"domain": "market", "revision": 1}, format="json")
+    assert moved.status_code == 200 and moved.data["domain"] == "market"
