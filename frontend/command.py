@@ -5,14 +5,17 @@ The view hands everything the page module (static/frontend/command.js) needs thr
 the assign action, today's figures for the first paint, and every string the JS shows.
 """
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from frontend import selectors
 from frontend.views import api_urls, home_i18n, live_state, map_state
+from gridops import lifecycle
 from gridops.models import Report
 from gridops.selectors.command import command_summary
 from gridops.selectors.reports import user_is_dispatcher
@@ -42,6 +45,7 @@ def command_i18n() -> dict:
         "photos": _("现场照片"),
         "noPhotos": _("无照片"),
         "timeline": _("处理经过"),
+        "printRecord": _("打印办案记录"),
         "reasons": _("匹配依据"),
         "source": _("来源"),
         "status": _("状态"),
@@ -51,15 +55,37 @@ def command_i18n() -> dict:
         "reporter": _("上报人"),
         "camera": _("摄像头"),
         "repeat": _("重复次数"),
-        "acknowledge": _("受理"),
         "assign": _("指派"),
         "reassign": _("改派"),
         "assignTo": _("指派给队伍"),
         "assignNote": _("指派说明（可选）"),
         "actionDone": _("已完成"),
         "actionFailed": _("操作失败"),
-        "readOnly": _("只读：只有调度员可以受理和指派。"),
-        "caseLoopLater": _("立案、派遣、核查、结案等案件流程将在案件闭环功能上线后在此办理。"),
+        "noSteps": _("您当前不能对该案件进行操作。"),
+        "note": _("说明"),
+        "noteRequired": _("说明（必填）"),
+        "noteOptional": _("说明（可选）"),
+        "confirmStep": _("确认%(action)s"),
+        "cancel": _("取消"),
+        "noUnit": _("不指定巡查单元"),
+        "inHand": _("在办 %(n)s"),
+        "recommendFailed": _("派遣推荐暂不可用"),
+        "referTo": _("移送对象"),
+        "referToName": _("接收机关名称（移送司法、公安、法院时必填）"),
+        "countyTeam": _("县级专业队伍"),
+        "teamByMatter": _("按事项领域自动选择"),
+        "extensionDays": _("延期工作日数"),
+        "afterPhotos": _("处置后照片"),
+        "noLocation": _("无法获取当前位置，请允许定位后重试。"),
+        "caseUnit": _("派遣单元"),
+        "caseHandler": _("承办人"),
+        "caseEscalatedFrom": _("提请队伍"),
+        "caseReportInDue": _("报到期限"),
+        "caseExtensionPending": _("待批延期"),
+        "caseDays": _("%(n)s 个工作日"),
+        "caseExtensions": _("已延期次数"),
+        "caseRework": _("返工次数"),
+        "caseReferral": _("移送至"),
         "loadDetailFailed": _("详情加载失败"),
         "events": {
             "reported": _("设备上报"),
@@ -108,6 +134,10 @@ class CommandView(LoginRequiredMixin, TemplateView):
                 "live": live_state(user),
                 **map_state(),
                 "canDispatch": user_is_dispatcher(user=user),
+                "openStatuses": list(lifecycle.OPEN),
+                "referralKinds": {kind: str(label) for kind, label in lifecycle.Referral.CHOICES.items()},
+                "extensionMaxDays": settings.CASE_EXTENSION_MAX_DAYS,
+                "recordPage": reverse("case-record", args=[0]).replace("/0/", "/{id}/"),
                 "csrfToken": get_token(self.request),
                 "teams": selectors.teams_for_dispatch(),
                 "townships": selectors.townships_for_filter(),

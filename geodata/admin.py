@@ -236,7 +236,16 @@ class EnforcementZoneAdmin(_FrozenWhenPublishedMixin, LeafletGeoAdmin):
 
 @admin.register(Matter)
 class MatterAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "domain", "kind", "handled_by", "time_limit_days", "active")
+    list_display = (
+        "code",
+        "name",
+        "domain",
+        "kind",
+        "handled_by",
+        "time_limit_days",
+        "time_limit_hours",
+        "active",
+    )
     list_filter = ("domain", "kind", "handled_by", "active")
     search_fields = ("code", "name", "legal_basis")
 

@@ -299,7 +299,9 @@ class Matter(models.Model):
     kind = models.CharField(_("事项类型"), max_length=16, choices=Kind.choices)
     handled_by = models.CharField(_("承办层级"), max_length=16, choices=Handler.choices)
     legal_basis = models.TextField(_("法律依据"), blank=True)
-    time_limit_days = models.PositiveIntegerField(_("办理时限（日）"), default=30)
+    time_limit_days = models.PositiveIntegerField(_("办理时限（工作日）"), default=30)
+    # Urgent matters are limited in working hours instead (e.g. 4 working hours); set, it wins.
+    time_limit_hours = models.PositiveIntegerField(_("办理时限（工作小时）"), null=True, blank=True)
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:

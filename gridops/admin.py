@@ -16,8 +16,8 @@ from leaflet.admin import LeafletGeoAdmin
 
 from geodata.errors import FieldError
 from gridops.auth import device_key_issue, device_key_revoke
-from gridops.models import Alert, Camera, Device, Report, ReportPhoto, Unit
-from gridops.services.reports import report_acknowledge
+from gridops.models import Alert, Camera, CaseEvent, Device, Report, ReportPhoto, Unit
+from gridops.services.cases import CasePermissionDenied, case_transition
 
 
 class _ReadOnlyMixin:
@@ -96,6 +96,41 @@ class UnitAdmin(LeafletGeoAdmin):
         return super().get_queryset(request).select_related("team", "device").defer("team__base")
 
 
+CASE_FIELDS = (
+    "due_at",
+    "registered_at",
+    "dispatched_at",
+    "arrived_at",
+    "handled_at",
+    "closed_at",
+    "assigned_unit",
+    "handler",
+    "escalated_from",
+    "escalation_due_at",
+    "suspended_from",
+    "rework_count",
+    "extension_count",
+    "record_seq",
+)
+
+
+class CaseEventInline(admin.TabularInline):
+    """The full-process record, read-only (append-only; gridops_verify_record checks its chain)."""
+
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    fields = ("seq", "action", "from_status", "to_status", "actor_name", "at", "note", "hash")
+    readonly_fields = fields
+    ordering = ("seq",)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class ReportPhotoInline(admin.TabularInline):
     model = ReportPhoto
     extra = 0
@@ -135,12 +170,14 @@ class ReportAdmin(_ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("matter", "team", "township")
     search_fields = ("description", "address", "alert_type", "reporter_name")
     date_hierarchy = "received_at"
-    inlines = (ReportPhotoInline,)
-    actions = ("acknowledge",)
-    exclude = ("point", "routing", "payload_hash")
-    readonly_fields = ("number_display", "lon_lat", "reasons")
+    inlines = (ReportPhotoInline, CaseEventInline)
+    actions = ("register",)
+    exclude = ("point", "routing", "payload_hash", "referral", "extension_request")
+    # The case moves only through its steps (gridops.services.cases), never by editing a field here.
+    readonly_fields = ("number_display", "lon_lat", "reasons", "status", *CASE_FIELDS)
     fieldsets = (
         (None, {"fields": ("number_display", "source", "status", "priority", "matter", "description")}),
+        (_("案件办理"), {"fields": CASE_FIELDS}),
         (_("位置"), {"fields": ("lon_lat", "input_crs", "accuracy", "address")}),
         (
             _("责任队伍与理由"),
@@ -200,16 +237,18 @@ class ReportAdmin(_ReadOnlyMixin, admin.ModelAdmin):
             return "—"
         return format_html("<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((r["text"],) for r in items)))
 
-    @admin.action(description=_("受理所选上报"), permissions=("view",))
-    def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> None:
+    @admin.action(description=_("对所选上报立案"), permissions=("view",))
+    def register(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = 0
         for report in queryset:
             try:
-                report_acknowledge(report=report, actor=request.user)
+                case_transition(report=report, action="register", actor=request.user)
                 done += 1
             except FieldError as exc:
                 self.message_user(request, f"{report.number}：{exc.message}", level=messages.WARNING)
-        self.message_user(request, gettext("已受理 %(n)d 条上报。") % {"n": done})
+            except CasePermissionDenied as exc:
+                self.message_user(request, f"{report.number}：{exc.message}", level=messages.WARNING)
+        self.message_user(request, gettext("已立案 %(n)d 条。") % {"n": done})
 
 
 @admin.register(Alert)

@@ -1,7 +1,9 @@
 """Operations: what happens in the county, as it arrives and as it is pushed to the screens.
 
     Device ──(key, hashed)──► Camera / Unit          who may send us data
-    Report ◄── report_submit / camera_alert_submit   a matter at a place, routed to a team
+    Report ◄── report_submit / camera_alert_submit   a matter at a place, routed to a team;
+      │                                              also the case of the closed loop (lifecycle.py)
+      ├─ CaseEvent ◄── services/cases.py             each step, append-only, hash-chained
       └─ ReportPhoto                                 re-encoded, thumbnail, no EXIF
     Unit ──► Ping (one row per fix)                  patrol vehicles, officers, drones
       └─ live position on the Unit (moves forward only)
@@ -183,11 +185,20 @@ class Report(models.Model):
         OPEN311 = "open311", _("Open311 接口")
 
     class Status(models.TextChoices):
+        # The closed loop (gridops/lifecycle.py has the transitions and who may make them).
         NEW = "new", _("待受理")
         TRIAGE = "triage", _("待分拣")
-        ACKNOWLEDGED = "acknowledged", _("已受理")
-        CLOSED = "closed", _("已办结")
-        REJECTED = "rejected", _("不予受理")
+        REGISTERED = "registered", _("已立案")
+        NOT_REGISTERED = "not_registered", _("不予立案")
+        DISPATCHED = "dispatched", _("已派遣")
+        ACCEPTED = "accepted", _("已签收")
+        HANDLING = "handling", _("处置中")
+        HANDLED = "handled", _("待核查")
+        VERIFIED = "verified", _("核查通过")
+        CLOSED = "closed", _("已结案")
+        ESCALATED = "escalated", _("待县级报到")
+        REFERRED = "referred", _("已移送")
+        SUSPENDED = "suspended", _("挂账")
 
     class Priority(models.IntegerChoices):
         NORMAL = 0, _("一般")
@@ -288,12 +299,58 @@ class Report(models.Model):
     )
     routing = models.JSONField(_("定位理由"), default=dict, blank=True)
 
+    # --- The case (closed loop). Times of the stages are kept for the indicators; the full record
+    # is the hash-chained CaseEvent list, whose last link is repeated here so a removed tail shows.
+    due_at = models.DateTimeField(_("办理期限"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("立案时间"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派遣时间"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("到场时间"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("处置完毕时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    assigned_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("派遣单元"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="handled_cases",
+    )
+    escalated_from = models.ForeignKey(
+        Team,
+        verbose_name=_("提请队伍"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    escalation_due_at = models.DateTimeField(_("报到期限"), null=True, blank=True)
+    suspended_from = models.CharField(_("挂账前状态"), max_length=16, blank=True)
+    suspended_at = models.DateTimeField(_("挂账时间"), null=True, blank=True)
+    referral = models.JSONField(_("移送"), default=dict, blank=True)
+    extension_request = models.JSONField(_("待批延期申请"), default=dict, blank=True)
+    extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
+    rework_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
+    warned_at = models.DateTimeField(_("临期提醒时间"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("超期告警时间"), null=True, blank=True)
+    record_seq = models.PositiveIntegerField(_("记录条数"), default=0)
+    record_hash = models.CharField(_("记录链末端"), max_length=64, blank=True)
+
     class Meta:
         verbose_name = _("上报事件")
         verbose_name_plural = _("上报事件")
         ordering = ["-received_at", "-id"]
         indexes = [
             GistIndex(fields=["point"], name="gridops_report_point_gist"),
+            # The case timers look for running clocks by deadline.
+            models.Index(fields=["due_at"], name="gridops_report_due", condition=Q(due_at__isnull=False)),
             models.Index(fields=["team", "status"], name="gridops_report_team_status"),
             models.Index(fields=["township", "received_at"], name="gridops_report_township_time"),
             # Camera-alert merging looks for the open report of one camera and alert type.
@@ -321,10 +378,66 @@ class Report(models.Model):
         return f"SJ{day}{self.pk:06d}"
 
 
+class CaseEvent(models.Model):
+    """执法全过程记录: one step of a case, append-only and hash-chained per case.
+
+    `hash` = SHA-256 over the step's canonical content and the previous step's hash
+    (gridops/record.py), so altering or removing a row breaks the chain from there on; the report
+    row keeps the last link (`record_seq`, `record_hash`) so a removed tail is caught too.
+    `gridops_verify_record` checks every chain and names the first broken row.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="case_events")
+    seq = models.PositiveIntegerField(_("序号"))
+    action = models.CharField(_("操作"), max_length=32)
+    from_status = models.CharField(_("原状态"), max_length=16, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("操作人姓名"), max_length=150, blank=True)
+    at = models.DateTimeField(_("时间"))
+    point = models.PointField(_("位置"), srid=settings.SRID, null=True, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+        ordering = ["report", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "seq"], name="gridops_caseevent_report_seq"),
+        ]
+        indexes = [models.Index(fields=["actor", "at"], name="gridops_caseevent_actor_at")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("case events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("case events are append-only")
+
+
 class ReportPhoto(models.Model):
-    """A photo of a report, re-encoded as JPEG (no EXIF, so no location leaks), with a thumbnail."""
+    """A photo of a report, re-encoded as JPEG (no EXIF, so no location leaks), with a thumbnail.
+
+    Photos taken during the case (after handling, at verification) name the step they belong to."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    event = models.ForeignKey(
+        CaseEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
+    )
     image = models.ImageField(_("照片"), upload_to="reports/%Y/%m/")
     thumbnail = models.ImageField(_("缩略图"), upload_to="reports/%Y/%m/thumbs/")
     width = models.PositiveIntegerField()
@@ -346,6 +459,9 @@ class Alert(models.Model):
     class Kind(models.TextChoices):
         OUT_OF_ZONE = "out_of_zone", _("驶离辖区")
         DEVICE_SILENT = "device_silent", _("设备离线")
+        CASE_DUE_SOON = "case_due_soon", _("案件临期")
+        CASE_OVERDUE = "case_overdue", _("案件超期")
+        ESCALATION_LATE = "escalation_late", _("县级未按时报到")
 
     class Status(models.TextChoices):
         OPEN = "open", _("未处理")
@@ -373,6 +489,14 @@ class Alert(models.Model):
         blank=True,
         related_name="+",
     )
+    report = models.ForeignKey(
+        Report,
+        verbose_name=_("案件"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
     point = models.PointField(_("位置"), srid=settings.SRID, null=True, blank=True)
     message = models.CharField(_("说明"), max_length=200)
     data = models.JSONField(default=dict, blank=True)
@@ -389,6 +513,12 @@ class Alert(models.Model):
                 fields=["unit", "kind"],
                 condition=Q(status="open"),
                 name="gridops_alert_one_open_per_unit_kind",
+            ),
+            # One open timer alert of a kind per case (the sweep runs every minute).
+            models.UniqueConstraint(
+                fields=["report", "kind"],
+                condition=Q(status="open"),
+                name="gridops_alert_one_open_per_report_kind",
             ),
         ]
 

@@ -6,10 +6,13 @@ import pytest
 def pytest_configure(config):
     """Parallel workers (pytest -n) share one Redis: each gets its own channel-layer prefix, or a
     console served by one worker hears the events (and sequence numbers) of another's database."""
+    from django.conf import settings
+
+    # Users are created by the hundred; PBKDF2's deliberate slowness (~0.3 s a password) only
+    # slows the suite. Logging in still checks the password, with a fast hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
-        from django.conf import settings
-
         settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"gridops-test-{worker}"
 
 

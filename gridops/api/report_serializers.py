@@ -10,9 +10,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gridops.deadlines import report_due_at
+from gridops.lifecycle import TRANSITIONS, Referral, step_label
 from gridops.models import Report, ReportPhoto
 from gridops.realtime.events import local_iso, ref
 from gridops.selectors.reports import phone_mask, user_sees_contact
+from gridops.services.cases import case_allowed_actions
 
 
 @extend_schema_field(OpenApiTypes.NUMBER)
@@ -64,6 +66,96 @@ class ReportCreateSerializer(serializers.Serializer):
 class ReportAssignSerializer(serializers.Serializer):
     team = serializers.CharField(max_length=40, help_text=_("队伍编号"))
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CaseTransitionSerializer(serializers.Serializer):
+    """One step of the closed loop. Which fields a step needs is in the detail's
+    `case.allowed_actions` (needs_note, needs_location, needs_photos) and gridops/lifecycle.py."""
+
+    action = serializers.ChoiceField(choices=sorted(TRANSITIONS), help_text=_("操作"))
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, help_text=_("说明"))
+    lon = RawField(required=False, allow_null=True, help_text=_("操作人所在经度（核查必填）"))
+    lat = RawField(required=False, allow_null=True, help_text=_("操作人所在纬度（核查必填）"))
+    crs = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    unit = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text=_("派遣：巡查单元编号或 id")
+    )
+    team = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text=_("提请县级 / 移送主管部门：队伍编号")
+    )
+    to_kind = serializers.ChoiceField(
+        choices=sorted(Referral.CHOICES), required=False, allow_blank=True, help_text=_("移送对象类别")
+    )
+    to_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text=_("接收移送的机关")
+    )
+    days = serializers.IntegerField(required=False, allow_null=True, help_text=_("申请延期的工作日数"))
+    photos = serializers.ListField(
+        child=serializers.FileField(), required=False, help_text=_("处置后照片（multipart，可多张）")
+    )
+
+
+class CaseEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    action = serializers.CharField()
+    action_display = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor = serializers.CharField(allow_null=True)
+    actor_name = serializers.CharField()
+    at = serializers.CharField()
+    point = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    note = serializers.CharField()
+    data = serializers.DictField()
+    photos = serializers.ListField(child=serializers.DictField())
+    hash = serializers.CharField()
+
+
+class DispatchCandidateSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    unit = serializers.DictField(help_text=_("id, code, name, kind"))
+    recommended = serializers.BooleanField(help_text=_("定位新鲜且在办案件未达上限"))
+    distance_m = serializers.IntegerField(
+        allow_null=True, help_text=_("最新定位到事发地的距离（米）；定位过期为空")
+    )
+    fix_at = serializers.CharField(allow_null=True)
+    fresh = serializers.BooleanField()
+    in_hand = serializers.IntegerField(help_text=_("在办案件数"))
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class CaseRecordSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    intact = serializers.BooleanField(help_text=_("记录链完整，未被篡改"))
+    problems = serializers.ListField(child=serializers.CharField())
+    events = CaseEventSerializer(many=True)
+
+
+def case_events(report: Report) -> list[dict]:
+    """The case's record, oldest first, as the detail and the record endpoint show it."""
+    rows = getattr(report, "_prefetched_objects_cache", {}).get("case_events")
+    if rows is None:
+        rows = report.case_events.select_related("actor").prefetch_related("photos").order_by("seq")
+    return [
+        {
+            "seq": e.seq,
+            "action": e.action,
+            "action_display": step_label(e.action),
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "actor": e.actor.username if e.actor_id else None,
+            "actor_name": e.actor_name,
+            "at": local_iso(e.at),
+            "point": [e.point.x, e.point.y] if e.point else None,
+            "note": e.note,
+            "data": e.data,
+            "photos": [
+                {"id": p.id, "image": p.image.url, "thumbnail": p.thumbnail.url} for p in e.photos.all()
+            ],
+            "hash": e.hash,
+        }
+        for e in rows
+    ]
 
 
 class CameraAlertSerializer(serializers.Serializer):
@@ -249,14 +341,59 @@ class ReportDetailSerializer(ReportSerializer):
     camera = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
+    case = serializers.SerializerMethodField()
 
     def to_representation(self, report: Report) -> dict:
         data = super().to_representation(report)
         data["village"] = self.get_village(report)
         data["camera"] = self.get_camera(report)
         data["photos"] = self.get_photos(report)
-        data["timeline"] = self.get_timeline(report)
+        events = case_events(report)
+        data["timeline"] = self._timeline(report, events)
+        data["case"] = self._case(report, events)
         return data
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_case(self, report: Report) -> dict:
+        return self._case(report, case_events(report))
+
+    def _case(self, report: Report, events: list[dict]) -> dict:
+        """Where the case stands, its record and what the caller may do next."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        unit = report.assigned_unit
+        return {
+            "registered_at": local_iso(report.registered_at),
+            "dispatched_at": local_iso(report.dispatched_at),
+            "arrived_at": local_iso(report.arrived_at),
+            "handled_at": local_iso(report.handled_at),
+            "closed_at": local_iso(report.closed_at),
+            "assigned_unit": ref(unit, "id", "code", "name"),
+            "handler": (
+                {
+                    "username": report.handler.username,
+                    "name": report.handler.get_full_name() or report.handler.username,
+                }
+                if report.handler_id
+                else None
+            ),
+            "escalated_from": ref(report.escalated_from, "code", "name"),
+            "escalation_due_at": local_iso(report.escalation_due_at),
+            "suspended_from": report.suspended_from or None,
+            "referral": report.referral or None,
+            "extension_request": (
+                {
+                    "days": report.extension_request["days"],
+                    "reason": report.extension_request.get("reason", ""),
+                }
+                if report.extension_request
+                else None
+            ),
+            "extension_count": report.extension_count,
+            "rework_count": report.rework_count,
+            "events": events,
+            "allowed_actions": case_allowed_actions(report=report, user=user) if user is not None else [],
+        }
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_village(self, report: Report) -> dict | None:
@@ -274,6 +411,10 @@ class ReportDetailSerializer(ReportSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_timeline(self, report: Report) -> list[dict]:
+        return self._timeline(report, case_events(report))
+
+    def _timeline(self, report: Report, events: list[dict]) -> list[dict]:
+        """Intake (reported, received, routed, repeats), then every step of the case."""
         routing = report.routing or {}
         items = [{"event": "received", "at": local_iso(report.received_at)}]
         if report.reported_at:
@@ -293,5 +434,20 @@ class ReportDetailSerializer(ReportSerializer):
                     "repeat_count": report.repeat_count,
                 }
             )
-        items.extend(routing.get("timeline", []))
+        items.extend(routing.get("timeline", []))  # steps recorded before the case record existed
+        for e in events:
+            items.append(
+                {
+                    "event": e["action"],
+                    "label": e["action_display"],
+                    "at": e["at"],
+                    "actor": e["actor"],
+                    "actor_name": e["actor_name"],
+                    "note": e["note"],
+                    "to_status": e["to_status"],
+                    "to_team": e["data"].get("to_team"),
+                    "from_team": e["data"].get("from_team"),
+                    "photos": e["photos"],
+                }
+            )
         return items

@@ -5,8 +5,13 @@
     GET  /api/v1/reports/                      list, newest first, filtered, paginated
                                                (?status ?open ?source ?team ?township ?matter ?domain
                                                ?routed ?since ?mine)
-    GET  /api/v1/reports/{id}/                 detail: routing reasons, photos, timeline
-    POST /api/v1/reports/{id}/acknowledge/     dispatcher
+    GET  /api/v1/reports/{id}/                 detail: routing reasons, photos, timeline, the case
+                                               (its steps and the actions allowed to the caller)
+    POST /api/v1/reports/{id}/transition/      a step of the closed loop: {"action", "note", "lon",
+                                               "lat", "unit", "team", "to_kind", "to_name", "days"}
+                                               (+ `photos` files); who may is gridops/lifecycle.py
+    GET  /api/v1/reports/{id}/record/          the full-process record and whether its chain holds
+    GET  /api/v1/reports/{id}/recommend/       dispatcher: the team's units to send, best first, why
     POST /api/v1/reports/{id}/assign/          dispatcher: {"team": code, "note": ...}
     POST /api/v1/camera-alerts/                camera device key: `Authorization: Device <key>`
 
@@ -47,15 +52,12 @@ from geodata.models import Domain, Team
 from gridops.api import report_serializers as serializers
 from gridops.auth import DeviceKeyAuthentication, IsCamera
 from gridops.models import Camera, Device, Report
+from gridops.record import record_verify
 from gridops.selectors import reports as selectors
+from gridops.selectors.dispatch import dispatch_recommend
 from gridops.services.cameras import camera_alert_submit
-from gridops.services.reports import (
-    IdempotencyConflict,
-    ReportInput,
-    report_acknowledge,
-    report_assign,
-    report_submit,
-)
+from gridops.services.cases import CasePermissionDenied, Step, case_transition
+from gridops.services.reports import IdempotencyConflict, ReportInput, report_assign, report_submit
 
 logger = logging.getLogger("gridops.api")
 
@@ -152,13 +154,15 @@ class ReportPagination(PageNumberPagination):
 class ReportFilter(django_filters.FilterSet):
     """Parses and checks the list parameters; the query itself is selectors.report_list()."""
 
-    status = django_filters.ChoiceFilter(choices=Report.Status.choices)
+    status = django_filters.MultipleChoiceFilter(
+        choices=Report.Status.choices, help_text=_("状态；可重复（?status=dispatched&status=accepted）")
+    )
     source = django_filters.ChoiceFilter(choices=Report.Source.choices)
     team = django_filters.CharFilter(help_text=_("队伍编号"))
     township = django_filters.CharFilter(help_text=_("乡镇（街道）代码"))
     matter = django_filters.CharFilter(help_text=_("执法事项编码"))
     domain = django_filters.ChoiceFilter(choices=Domain.choices, help_text=_("事项领域"))
-    open = StrictBooleanFilter(help_text=_("true：只看未办结（新上报、待分拣、已受理）"))
+    open = StrictBooleanFilter(help_text=_("true：只看未办结（结案、不予立案、移送以外的状态）"))
     routed = StrictBooleanFilter()
     since = django_filters.IsoDateTimeFilter(help_text=_("接收时间不早于（ISO 8601）"))
     mine = StrictBooleanFilter(help_text=_("只看我上报的"))
@@ -217,7 +221,7 @@ class ReportViewSet(
         filterset = ReportFilter(self.request.query_params, queryset=queryset)
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
-        params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")}
+        params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "", [])}
         mine = params.pop("mine", False)
         return selectors.report_list(**params, reporter=self.request.user if mine else None)
 
@@ -274,11 +278,61 @@ class ReportViewSet(
             return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
         return self._detail(report, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
 
-    @extend_schema(request=None, responses={200: serializers.ReportDetailSerializer})
-    @action(detail=True, methods=["post"], permission_classes=(IsAuthenticated, IsDispatcher))
-    def acknowledge(self, request: Request, pk=None) -> Response:
-        report = report_acknowledge(report=self.get_object(), actor=request.user)
+    @extend_schema(
+        request={
+            "application/json": serializers.CaseTransitionSerializer,
+            "multipart/form-data": serializers.CaseTransitionSerializer,
+        },
+        responses={
+            200: serializers.ReportDetailSerializer,
+            400: OpenApiResponse(description="{字段: [错误说明]}"),
+            403: OpenApiResponse(description="无权执行该操作"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk=None) -> Response:
+        incoming = serializers.CaseTransitionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        v = incoming.validated_data
+        step = Step(
+            note=v.get("note", ""),
+            lon=v.get("lon"),
+            lat=v.get("lat"),
+            crs=v.get("crs") or None,
+            photos=tuple(request.FILES.getlist("photos")),
+            unit=v.get("unit") or None,
+            team=v.get("team") or None,
+            to_kind=v.get("to_kind") or None,
+            to_name=v.get("to_name", ""),
+            days=v.get("days"),
+        )
+        try:
+            report = case_transition(
+                report=self.get_object(), action=v["action"], actor=request.user, step=step
+            )
+        except CasePermissionDenied as exc:
+            logger.info("case step %s on %s refused for %s: %s", v["action"], pk, request.user, exc.message)
+            raise exceptions.PermissionDenied({"action": [exc.message]}) from None
         return self._detail(report)
+
+    @extend_schema(responses={200: serializers.DispatchCandidateSerializer(many=True)})
+    @action(detail=True, methods=["get"], permission_classes=(IsAuthenticated, IsDispatcher))
+    def recommend(self, request: Request, pk=None) -> Response:
+        """派遣推荐：责任队伍的巡查单元，按可用、距离排序，附理由。"""
+        return Response(dispatch_recommend(report=self.get_object()))
+
+    @extend_schema(responses={200: serializers.CaseRecordSerializer})
+    @action(detail=True, methods=["get"])
+    def record(self, request: Request, pk=None) -> Response:
+        report = self.get_object()
+        _checked, problems = record_verify(reports=[report])
+        data = {
+            "number": report.number,
+            "intact": not problems,
+            "problems": [str(p) for p in problems],
+            "events": serializers.case_events(report),
+        }
+        return Response(data)
 
     @extend_schema(
         request=serializers.ReportAssignSerializer, responses={200: serializers.ReportDetailSerializer}

@@ -4,8 +4,8 @@ Everything public goes through these builders, which name the fields they return
 reporter data (name, phone, account) can never leak into a public GET by accident.
 
 Status mapping (GeoReport knows only open/closed):
-    new, triage, acknowledged  → open
-    closed, rejected           → closed
+    every state with work still to do (gridops.lifecycle.OPEN)     → open
+    closed, not registered, referred out (lifecycle.FINISHED)       → closed
 """
 
 from datetime import datetime, timedelta
@@ -16,14 +16,15 @@ from django.utils.translation import gettext as _
 
 from geodata.models import Domain, Matter
 from geodata.routing import route
+from gridops import lifecycle
 from gridops.models import Report
 
 SPECIFICATION_URL = "http://wiki.open311.org/GeoReport_v2"
 MAX_SPAN = timedelta(days=90)  # the spec's default window and maximum span for GET requests
 MAX_RESULTS = 1000  # the spec lets a server cap a list at 1000 requests
 
-OPEN_STATUSES = (Report.Status.NEW, Report.Status.TRIAGE, Report.Status.ACKNOWLEDGED)
-CLOSED_STATUSES = (Report.Status.CLOSED, Report.Status.REJECTED)
+OPEN_STATUSES = lifecycle.OPEN
+CLOSED_STATUSES = lifecycle.FINISHED
 
 
 def _iso(value: datetime | None) -> str | None:

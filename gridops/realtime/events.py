@@ -105,6 +105,22 @@ def report_payload(report) -> dict:
     }
 
 
+def case_payload(report, *, action: str) -> dict:
+    """A step of the closed loop: the report's payload plus what the step changed (the detail and
+    the full record come from the REST API)."""
+    unit = report.assigned_unit if report.assigned_unit_id else None
+    return {
+        **report_payload(report),
+        "action": action,
+        "record_seq": report.record_seq,
+        "assigned_unit": ref(unit, "id", "code", "name"),
+        "handler_id": report.handler_id,
+        "rework_count": report.rework_count,
+        "extension_count": report.extension_count,
+        "extension_pending": bool(report.extension_request),
+    }
+
+
 alert_streams = place_streams
 
 
@@ -121,6 +137,7 @@ def alert_payload(alert) -> dict:
         "raised_at": local_iso(alert.raised_at),
         "cleared_at": local_iso(alert.cleared_at),
         "data": alert.data,
+        "report": alert.report_id,
     }
 
 

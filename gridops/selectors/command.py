@@ -22,7 +22,7 @@ def local_day_start(now: datetime) -> datetime:
 def command_summary(*, now: datetime | None = None) -> dict:
     """Today's reports, open and overdue reports, triage, units on patrol, open alerts."""
     now = now or timezone.now()
-    reports = Report.objects.annotate(due_at=due_at_expression()).aggregate(
+    reports = Report.objects.annotate(due_at_now=due_at_expression()).aggregate(
         today=Count("id", filter=Q(received_at__gte=local_day_start(now))),
         open=Count("id", filter=Q(status__in=OPEN)),
         triage=Count("id", filter=Q(status=Report.Status.TRIAGE)),

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, QuerySet
 
 from gridops.deadlines import OPEN
-from gridops.models import Report, ReportPhoto
+from gridops.models import CaseEvent, Report, ReportPhoto
 
 DISPATCHER_GROUPS = ("dispatcher", "admin")
 GRID_WORKER_GROUP = "grid_worker"
@@ -57,7 +57,7 @@ _RELATED_GEOMETRY = ("township__geom", "cell__geom", "team__base")
 
 def report_list(
     *,
-    status: str | None = None,
+    status: str | list[str] | None = None,
     source: str | None = None,
     team: str | None = None,
     township: str | None = None,
@@ -76,7 +76,7 @@ def report_list(
         .order_by("-received_at", "-id")
     )
     if status:
-        queryset = queryset.filter(status=status)
+        queryset = queryset.filter(status__in=[status] if isinstance(status, str) else status)
     if source:
         queryset = queryset.filter(source=source)
     if team:
@@ -101,9 +101,31 @@ def report_list(
 def report_detail_queryset() -> QuerySet[Report]:
     """Reports with everything the detail shows: routing objects, camera, photos."""
     return (
-        Report.objects.select_related("matter", "team", "township", "cell", "reporter", "camera")
-        .defer(*_RELATED_GEOMETRY, "camera__location", "camera__field_of_view")
-        .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("id")))
+        Report.objects.select_related(
+            "matter",
+            "team",
+            "township",
+            "cell",
+            "reporter",
+            "camera",
+            "handler",
+            "assigned_unit",
+            "escalated_from",
+        )
+        .defer(
+            *_RELATED_GEOMETRY,
+            "camera__location",
+            "camera__field_of_view",
+            "assigned_unit__fix_point",
+            "escalated_from__base",
+        )
+        .prefetch_related(
+            Prefetch("photos", queryset=ReportPhoto.objects.order_by("id")),
+            Prefetch(
+                "case_events",
+                queryset=CaseEvent.objects.select_related("actor").prefetch_related("photos").order_by("seq"),
+            ),
+        )
     )
 
 

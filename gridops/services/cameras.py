@@ -33,11 +33,12 @@ from geodata.coords import point_from_request
 from geodata.demo.catalogue import CAMERA_ALERT_MATTERS as CATALOGUE_ALERT_MATTERS
 from geodata.errors import FieldError
 from geodata.models import Matter
+from gridops.lifecycle import OPEN as OPEN_STATUSES
 from gridops.models import Camera, Device, Report
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
-from gridops.services.reports import OPEN_STATUSES, ReportInput, report_submit
+from gridops.services.reports import ReportInput, report_submit
 
 logger = logging.getLogger("gridops.intake")
 

@@ -28,6 +28,7 @@ from geodata.routing import route, routing_index
 from gridops.models import Camera, Device, Report, ReportPhoto
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit, outbox_event
+from gridops.services.cases import record_append
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
 from gridops.services.rows import insert_with_event, next_id
 
@@ -260,12 +261,12 @@ def _photo_queryset(report: Report, photos: list):
     return queryset
 
 
-# --- Dispatcher actions -------------------------------------------------------------------------
-# Each writes `report.updated` in the same transaction. What happened, by whom and when is kept in
-# `routing["timeline"]` (and, for a reassignment, as a reason) until the case workflow brings its
-# own history table.
+# --- Triage and hand-over -------------------------------------------------------------------------
+# Assigning is the one step that is not in the lifecycle table (it changes the team, not the state
+# of the work): it is recorded in the case's hash-chained record like every other step
+# (gridops.services.cases.record_append) and pushed as `case.updated`.
 
-OPEN_STATUSES = (Report.Status.NEW, Report.Status.TRIAGE, Report.Status.ACKNOWLEDGED)
+ASSIGNABLE = (Report.Status.NEW, Report.Status.TRIAGE, Report.Status.REGISTERED)
 NOTE_MAX = 500
 
 
@@ -274,18 +275,6 @@ def _actor_name(actor) -> str:
         return ""
     full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
     return full or getattr(actor, "username", "") or str(actor)
-
-
-def _timeline_add(report: Report, *, event: str, actor, at, **extra) -> None:
-    report.routing.setdefault("timeline", []).append(
-        {
-            "event": event,
-            "at": timezone.localtime(at).isoformat(),
-            "actor": getattr(actor, "username", None),
-            "actor_name": _actor_name(actor),
-            **extra,
-        }
-    )
 
 
 def _locked(report: Report) -> Report:
@@ -297,51 +286,21 @@ def _locked(report: Report) -> Report:
     )
 
 
-def report_acknowledge(*, report: Report, actor) -> Report:
-    """A team's dispatcher takes a routed report on (new → acknowledged).
-
-    Acknowledging twice is a no-op (a double click, a retried request); a report still in triage
-    must be assigned to a team first; a closed or rejected report cannot be acknowledged.
-    """
-    with transaction.atomic():
-        report = _locked(report)
-        if report.status == Report.Status.ACKNOWLEDGED:
-            return report
-        if report.status == Report.Status.TRIAGE:
-            raise FieldError("status", _("该上报尚未分拣到队伍，请先指派队伍再受理。"))
-        if report.status != Report.Status.NEW:
-            raise FieldError(
-                "status",
-                _("该上报状态为“%(status)s”，不能受理。") % {"status": report.get_status_display()},
-            )
-        now = timezone.now()
-        report.status = Report.Status.ACKNOWLEDGED
-        _timeline_add(report, event="acknowledged", actor=actor, at=now)
-        report.save(update_fields=["status", "routing"])
-        outbox_emit(
-            type=events.REPORT_UPDATED,
-            data=events.report_payload(report),
-            streams=events.report_streams(report),
-        )
-    logger.info("report %s acknowledged by %s", report.number, getattr(actor, "username", actor))
-    return report
-
-
 def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Report:
     """Assign (or reassign) a report to a team by hand.
 
     The routing reasons are kept and a reason recording the manual assignment (who, when, from
     which team, the note) is appended. A triage report becomes routed and `new`; a reassigned
-    report goes back to `new` so the new team acknowledges it. The event also goes to the old
-    team's stream, so its console learns the report left. Assigning to the team already
-    responsible is a no-op.
+    report (new or registered, not yet dispatched) goes back to `new` so the new team registers
+    it. The event also goes to the old team's stream, so its console learns the report left.
+    Assigning to the team already responsible is a no-op.
     """
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise FieldError("note", _("备注不能超过 %(n)d 个字。") % {"n": NOTE_MAX})
     with transaction.atomic():
         report = _locked(report)
-        if report.status not in OPEN_STATUSES:
+        if report.status not in ASSIGNABLE:
             raise FieldError(
                 "status",
                 _("该上报状态为“%(status)s”，不能再指派。") % {"status": report.get_status_display()},
@@ -378,24 +337,28 @@ def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Repor
                 "note": note,
             }
         )
-        _timeline_add(
-            report,
-            event="assigned",
-            actor=actor,
-            at=now,
-            from_team=old_team.code if old_team else None,
-            to_team=team.code,
-            note=note,
-        )
+        before = report.status
         report.team = team
         report.routed = True
         report.triage_queue = ""
         report.status = Report.Status.NEW
-        report.save(update_fields=["team", "routed", "triage_queue", "status", "routing"])
+        report.registered_at = report.due_at = None
+        record_append(
+            report=report,
+            action="assign",
+            from_status=before,
+            actor=actor,
+            at=now,
+            note=note,
+            data={"from_team": old_team.code if old_team else None, "to_team": team.code},
+        )
+        report.save()
         streams = events.report_streams(report)
         if old_team is not None:
             streams.append(events.team_stream(old_team.code))
-        outbox_emit(type=events.REPORT_UPDATED, data=events.report_payload(report), streams=streams)
+        outbox_emit(
+            type=events.CASE_UPDATED, data=events.case_payload(report, action="assign"), streams=streams
+        )
     logger.info(
         "report %s assigned to %s by %s (was %s)",
         report.number,

@@ -167,11 +167,12 @@ def test_new_report_appears_live_and_the_dispatcher_acts_on_it(county, page, pag
     # The marker is on the map (opened out of its cluster if need be).
     page.wait_for_selector(f"path[data-report-id='{report.pk}']", state="attached")
 
-    page.click("#detail [data-action='acknowledge']")
-    page.wait_for_selector("#detail[data-status='acknowledged']")
-    assert Report.objects.get(pk=report.pk).status == Report.Status.ACKNOWLEDGED
-    page.wait_for_selector(f"{row}[data-status='acknowledged']")
-    page.wait_for_selector("#detail .detail-timeline [data-event='acknowledged']")
+    page.click("#detail [data-action='register']")
+    page.click("#detail form[data-step='register'] .action-confirm")
+    page.wait_for_selector("#detail[data-status='registered']")
+    assert Report.objects.get(pk=report.pk).status == Report.Status.REGISTERED
+    page.wait_for_selector(f"{row}[data-status='registered']")
+    page.wait_for_selector("#detail .detail-timeline [data-event='register']")
 
     page.select_option("#detail select[name='team']", "zh-2")
     page.fill("#detail input[name='note']", "跨片区支援")
@@ -190,13 +191,17 @@ def test_a_refused_action_says_why(county, page, page_log, asgi_server):
     page.click(f"#queue [data-report-id='{triage.pk}']")
     page.wait_for_selector("#detail[data-status='triage']")
     assert "待分拣" in page.inner_text("#detail .detail-team")
-    # Acknowledging needs a team first: the button is disabled; a stale page that tries anyway
-    # gets the service's message.
-    assert page.is_disabled("#detail [data-action='acknowledge']")
-    page.evaluate("document.querySelector(\"#detail [data-action='acknowledge']\").disabled = false")
-    page.click("#detail [data-action='acknowledge']")
+    # A triage report cannot be registered before it has a team: the step is not offered.
+    assert not page.query_selector("#detail [data-action='register']")
+    # Not registering needs a reason: a page that sends none anyway gets the service's message.
+    page.click("#detail [data-action='not_register']")
+    page.evaluate(
+        "document.querySelector(\"#detail form[data-step='not_register'] textarea\").required = false"
+    )
+    page.click("#detail form[data-step='not_register'] .action-confirm")
     page.wait_for_selector("#detail .action-message.is-error")
-    assert "分拣" in page.inner_text("#detail .action-message")
+    assert "说明" in page.inner_text("#detail .action-message")
+    assert Report.objects.get(pk=triage.pk).status == Report.Status.TRIAGE
     assert not [e for e in page_log.errors if "400" not in e], page_log.errors
 
 

@@ -1,6 +1,6 @@
 """The two pages together: a grid worker reports from the phone page (emulated geolocation) and
 the report appears on the command centre open in another browser context, without a reload, with
-the routing reasons in its detail; the dispatcher's acknowledgement reaches the phone live."""
+the routing reasons in its detail; the dispatcher's registration (立案) reaches the phone live."""
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -25,7 +25,7 @@ def county(asgi_server, settings):
     return county
 
 
-def test_a_phone_report_reaches_the_wall_and_the_acknowledgement_reaches_the_phone(
+def test_a_phone_report_reaches_the_wall_and_the_registration_reaches_the_phone(
     county, browser, phone, page_log, asgi_server
 ):
     wall = logged_page(browser, page_log, viewport={"width": 1920, "height": 1080})
@@ -52,10 +52,11 @@ def test_a_phone_report_reaches_the_wall_and_the_acknowledgement_reaches_the_pho
         assert shown == [reason["text"] for reason in report.routing["reasons"]]
         assert "综合行政执法一中队" in wall.inner_text("#detail .detail-team")
 
-        # The dispatcher acknowledges; the worker's "my reports" follows without a reload.
-        wall.click("#detail [data-action='acknowledge']")
-        wall.wait_for_selector("#detail[data-status='acknowledged']")
-        phone.wait_for_selector(f"#my-reports [data-report-id='{report.pk}'][data-status='acknowledged']")
+        # The dispatcher registers it; the worker's "my reports" follows without a reload.
+        wall.click("#detail [data-action='register']")
+        wall.click("#detail form[data-step='register'] .action-confirm")
+        wall.wait_for_selector("#detail[data-status='registered']")
+        phone.wait_for_selector(f"#my-reports [data-report-id='{report.pk}'][data-status='registered']")
         assert not page_log.errors, page_log.errors
         assert not page_log.external_requests, page_log.external_requests
     finally:

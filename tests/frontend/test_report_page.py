@@ -19,7 +19,8 @@ from PIL import Image
 
 from frontend.phone import frequent_matter_codes
 from gridops.models import Report
-from gridops.services.reports import ReportInput, report_acknowledge, report_submit
+from gridops.services.cases import case_transition
+from gridops.services.reports import ReportInput, report_submit
 from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, grid_worker, screenshot
 
 PASSWORD = "test-pass-123"
@@ -221,9 +222,9 @@ def test_my_reports_update_live(worker_page, phone, page_log):
 
     dispatcher = User.objects.create_user("dispatcher", password=PASSWORD)
     dispatcher.groups.add(Group.objects.get_or_create(name="dispatcher")[0])
-    report_acknowledge(report=report, actor=dispatcher)
-    phone.wait_for_selector(f"[data-report-id='{report.pk}'][data-status='acknowledged']")
-    assert "已受理" in phone.inner_text(f"[data-report-id='{report.pk}']")
+    case_transition(report=report, action="register", actor=dispatcher)
+    phone.wait_for_selector(f"[data-report-id='{report.pk}'][data-status='registered']")
+    assert "已立案" in phone.inner_text(f"[data-report-id='{report.pk}']")
 
     # A report of this worker made elsewhere (another phone) appears too: needs reporter_id.
     other, _ = report_submit(

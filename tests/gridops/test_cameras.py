@@ -138,9 +138,9 @@ def test_a_closed_report_does_not_absorb_repeats(client):
     assert Report.objects.count() == 2
 
 
-def test_an_acknowledged_report_still_absorbs_repeats(client):
+def test_a_registered_report_still_absorbs_repeats(client):
     alert(client)
-    Report.objects.update(status=Report.Status.ACKNOWLEDGED)
+    Report.objects.update(status=Report.Status.REGISTERED)
     assert alert(client).json()["merged"] is True
 
 

@@ -13,10 +13,18 @@ from rest_framework.test import APIClient
 from gridops.deadlines import due_at_expression, overdue_q, report_due_at
 from gridops.models import Alert, Camera, Device, Report
 from gridops.selectors.command import command_summary
-from gridops.services.reports import ReportInput, report_acknowledge, report_submit
+from gridops.services.cases import case_transition
+from gridops.services.reports import ReportInput, report_submit
 from tests.gridops.units_factory import tracked_unit
+from workcalendar.calendar import add_working_days
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def register(report, actor):
+    return case_transition(report=report, action="register", actor=actor)
+
+
 INSIDE = (121.005, 29.005)  # cell (0,0), team zh-1
 OUTSIDE = (121.05, 29.05)  # outside the grid: triage
 
@@ -64,15 +72,15 @@ def test_response_limit_by_priority_then_the_matters_handling_limit(tiny_county,
     urgent = submit(priority=1)
     assert report_due_at(normal) == normal.received_at + timedelta(minutes=120)
     assert report_due_at(urgent) == urgent.received_at + timedelta(minutes=30)
-    acknowledged = report_acknowledge(report=normal, actor=dispatcher)
-    limit = tiny_county.matters["vending"].time_limit_days
-    assert report_due_at(acknowledged) == normal.received_at + timedelta(days=limit)
+    registered = register(normal, dispatcher)
+    limit = tiny_county.matters["vending"].time_limit_days  # working days, from registration
+    assert report_due_at(registered) == add_working_days(start=registered.registered_at, days=limit)
 
 
 def test_no_matter_uses_the_default_handling_days_and_closed_has_no_clock(tiny_county, dispatcher, settings):
     settings.REPORT_DEFAULT_HANDLING_DAYS = 7
-    report = report_acknowledge(report=submit(matter=None), actor=dispatcher)
-    assert report_due_at(report) == report.received_at + timedelta(days=7)
+    report = register(submit(matter=None), dispatcher)
+    assert report_due_at(report) == add_working_days(start=report.registered_at, days=7)
     Report.objects.filter(pk=report.pk).update(status=Report.Status.CLOSED)
     report.refresh_from_db()
     assert report_due_at(report) is None
@@ -80,9 +88,9 @@ def test_no_matter_uses_the_default_handling_days_and_closed_has_no_clock(tiny_c
 
 def test_sql_deadline_agrees_with_python(tiny_county, dispatcher):
     rows = [submit(), submit(priority=1), submit(OUTSIDE), submit(matter=None)]
-    rows.append(report_acknowledge(report=submit(matter="SC-001"), actor=dispatcher))
-    rows.append(report_acknowledge(report=submit(matter=None), actor=dispatcher))
-    annotated = dict(Report.objects.annotate(due_at=due_at_expression()).values_list("id", "due_at"))
+    rows.append(register(submit(matter="SC-001"), dispatcher))
+    rows.append(register(submit(matter=None), dispatcher))
+    annotated = dict(Report.objects.annotate(due_at_now=due_at_expression()).values_list("id", "due_at_now"))
     for report in rows:
         report.refresh_from_db()
         assert annotated[report.pk] == report_due_at(report), report.status
@@ -91,7 +99,7 @@ def test_sql_deadline_agrees_with_python(tiny_county, dispatcher):
 def test_overdue_is_strictly_after_the_deadline(tiny_county):
     report = submit()
     due = report_due_at(report)
-    qs = Report.objects.annotate(due_at=due_at_expression())
+    qs = Report.objects.annotate(due_at_now=due_at_expression())
     assert not qs.filter(overdue_q(due)).exists()  # at the deadline itself: not yet overdue
     assert qs.filter(overdue_q(due + timedelta(microseconds=1))).exists()
 
@@ -161,7 +169,7 @@ def test_open_and_domain_filters(tiny_county, api, dispatcher):
     food = submit(matter="SC-001")
     closed = submit()
     Report.objects.filter(pk=closed.pk).update(status=Report.Status.CLOSED)
-    report_acknowledge(report=food, actor=dispatcher)
+    register(food, dispatcher)
 
     def ids(query):
         response = api.get(f"/api/v1/reports/?{query}")

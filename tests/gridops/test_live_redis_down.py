@@ -45,7 +45,7 @@ def redis_server(settings):
 @pytest.fixture
 def dispatcher_key(transactional_db) -> str:
     user = User.objects.create_user("dispatcher", password="x")
-    user.groups.add(Group.objects.create(name="dispatcher"))
+    user.groups.add(Group.objects.get_or_create(name="dispatcher")[0])
     return Token.objects.create(user=user).key
 
 

@@ -144,9 +144,12 @@ def test_post_then_get_by_id_and_by_filters(client, tiny_county, api_key):
     [
         (Report.Status.NEW, "open"),
         (Report.Status.TRIAGE, "open"),
-        (Report.Status.ACKNOWLEDGED, "open"),
+        (Report.Status.REGISTERED, "open"),
+        (Report.Status.HANDLED, "open"),
+        (Report.Status.SUSPENDED, "open"),
         (Report.Status.CLOSED, "closed"),
-        (Report.Status.REJECTED, "closed"),
+        (Report.Status.NOT_REGISTERED, "closed"),
+        (Report.Status.REFERRED, "closed"),
     ],
 )
 def test_status_mapping(client, tiny_county, api_key, status, expected):

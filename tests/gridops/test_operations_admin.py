@@ -1,5 +1,5 @@
 """The operations admin renders in Chinese for a superuser; device keys are issued once and revoked
-through gridops.auth; reports are read-only, show their routing reasons and can be acknowledged."""
+through gridops.auth; reports are read-only, show their routing reasons and can be registered (立案)."""
 
 import re
 
@@ -97,13 +97,14 @@ def test_revoke_key(admin_client, operations):
     assert device.revoked_at is not None
 
 
-def test_acknowledge_action_goes_through_the_service(admin_client, operations):
+def test_register_action_goes_through_the_service(admin_client, operations):
     report = operations["report"]
     admin_client.post(
         reverse("admin:gridops_report_changelist"),
-        {"action": "acknowledge", "_selected_action": [report.pk]},
+        {"action": "register", "_selected_action": [report.pk]},
         follow=True,
     )
     report.refresh_from_db()
-    assert report.status == Report.Status.ACKNOWLEDGED
-    assert OutboxEvent.objects.filter(type=events.REPORT_UPDATED).count() == 1
+    assert report.status == Report.Status.REGISTERED
+    assert report.case_events.get().action == "register"
+    assert OutboxEvent.objects.filter(type=events.CASE_UPDATED).count() == 1

@@ -433,30 +433,33 @@ def test_list_needs_sign_in(tiny_county):
 # --- dispatcher actions -------------------------------------------------------------------------
 
 
-def test_acknowledge_writes_an_event_and_is_idempotent(api, dispatcher):
+REGISTER = {"action": "register"}
+
+
+def test_registering_writes_an_event_and_is_idempotent(api, dispatcher):
     report_id = api.post(URL, body(), format="json").json()["id"]
     d = _client(dispatcher)
-    response = d.post(f"{URL}{report_id}/acknowledge/")
+    response = d.post(f"{URL}{report_id}/transition/", REGISTER, format="json")
     assert response.status_code == 200
-    assert response.json()["status"] == "acknowledged"
-    assert response.json()["timeline"][-1]["event"] == "acknowledged"
-    updated = OutboxEvent.objects.filter(type=events.REPORT_UPDATED)
+    assert response.json()["status"] == "registered"
+    assert response.json()["timeline"][-1]["event"] == "register"
+    updated = OutboxEvent.objects.filter(type=events.CASE_UPDATED)
     assert updated.count() == 1
-    assert updated.get().data["status"] == "acknowledged"
+    assert updated.get().data["status"] == "registered"
     assert set(updated.get().streams) == {"county", "township:330225001", "team:zh-1"}
-    assert d.post(f"{URL}{report_id}/acknowledge/").status_code == 200
+    assert d.post(f"{URL}{report_id}/transition/", REGISTER, format="json").status_code == 200
     assert updated.count() == 1  # a double click writes nothing more
 
 
 def test_only_dispatchers_act(api):
     report_id = api.post(URL, body(), format="json").json()["id"]
-    assert api.post(f"{URL}{report_id}/acknowledge/").status_code == 403
+    assert api.post(f"{URL}{report_id}/transition/", REGISTER, format="json").status_code == 403
     assert api.post(f"{URL}{report_id}/assign/", {"team": "zh-2"}, format="json").status_code == 403
 
 
-def test_triage_report_cannot_be_acknowledged_before_assignment(api, dispatcher):
+def test_triage_report_cannot_be_registered_before_assignment(api, dispatcher):
     report_id = api.post(URL, body(lon=121.05, lat=29.05), format="json").json()["id"]
-    response = _client(dispatcher).post(f"{URL}{report_id}/acknowledge/")
+    response = _client(dispatcher).post(f"{URL}{report_id}/transition/", REGISTER, format="json")
     assert response.status_code == 400 and "status" in response.json()
 
 
@@ -472,18 +475,18 @@ def test_assigning_a_triage_report_routes_it_keeping_the_reasons(api, dispatcher
     codes = [r["code"] for r in data["reasons"]]
     assert codes == ["outside_grid", "manual_assign"]
     assert "调度员乙" in data["reasons"][-1]["text"] and "靠近石浦" in data["reasons"][-1]["text"]
-    event = OutboxEvent.objects.get(type=events.REPORT_UPDATED)
+    event = OutboxEvent.objects.get(type=events.CASE_UPDATED)
     assert set(event.streams) == {"county", "team:zh-2"}
 
 
 def test_reassignment_tells_the_old_team(api, dispatcher):
     report_id = api.post(URL, body(), format="json").json()["id"]
     d = _client(dispatcher)
-    d.post(f"{URL}{report_id}/acknowledge/")
+    d.post(f"{URL}{report_id}/transition/", REGISTER, format="json")
     data = d.post(f"{URL}{report_id}/assign/", {"team": "zh-2"}, format="json").json()
     assert data["team"]["code"] == "zh-2" and data["status"] == "new"
     assert data["reasons"][-1]["from_team"] == "zh-1"
-    event = OutboxEvent.objects.filter(type=events.REPORT_UPDATED).latest("id")
+    event = OutboxEvent.objects.filter(type=events.CASE_UPDATED).latest("id")
     assert {"team:zh-1", "team:zh-2", "township:330225001", "county"} == set(event.streams)
 
 
@@ -497,7 +500,7 @@ def test_assign_mistakes_are_field_errors(api, dispatcher):
     Report.objects.filter(pk=report_id).update(status=Report.Status.CLOSED)
     closed = d.post(f"{URL}{report_id}/assign/", {"team": "zh-2"}, format="json")
     assert closed.status_code == 400 and "status" in closed.json()
-    assert not OutboxEvent.objects.filter(type=events.REPORT_UPDATED).exists()
+    assert not OutboxEvent.objects.filter(type=events.CASE_UPDATED).exists()
 
 
 def test_hand_written_report_shapes_match_their_declared_fields():
@@ -525,5 +528,5 @@ def inspect_keys(serializer_class) -> list[str]:
         received_at=timezone.now(),
         routing={},
     )
-    report._prefetched_objects_cache = {"photos": Report.objects.none()}
+    report._prefetched_objects_cache = {"photos": Report.objects.none(), "case_events": Report.objects.none()}
     return list(serializer_class(context={}).to_representation(report))

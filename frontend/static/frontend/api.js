@@ -114,8 +114,8 @@ export async function recentReports(api, { since, signal } = {}) {
   return page.results || [];
 }
 
-export function units(api, { signal } = {}) {
-  return getAllResults(api.units, { signal });
+export function units(api, { team, signal } = {}) {
+  return getAllResults(api.units, { params: { team }, signal });
 }
 
 export function openAlerts(api, { signal } = {}) {
@@ -158,8 +158,31 @@ export function report(api, id, { signal } = {}) {
   return getJSON(`${api.reports}${id}/`, { signal });
 }
 
-export function reportAcknowledge(api, id, { csrfToken }) {
-  return postJSON(`${api.reports}${id}/acknowledge/`, {}, { csrfToken });
+export function caseRecommend(api, id, { signal } = {}) {
+  return getJSON(`${api.reports}${id}/recommend/`, { signal });
+}
+
+// One step of the closed loop; with files (after-photos) as multipart, otherwise JSON.
+export async function caseStep(api, id, { fields, files = [], csrfToken }) {
+  const url = `${api.reports}${id}/transition/`;
+  if (!files.length) return postJSON(url, fields, { csrfToken });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  for (const file of files) form.append("photos", file);
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken || "" },
+    credentials: "same-origin",
+    body: form,
+  });
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch {
+    parsed = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
 }
 
 export function reportAssign(api, id, { team, note, csrfToken }) {

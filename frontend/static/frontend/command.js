@@ -108,7 +108,7 @@ const cells = cellLayer(map, state.api, {
 // --- Legend -----------------------------------------------------------------------------------
 function renderLegend(teamRows, colours, zonedTeams) {
   document.getElementById("status-legend").replaceChildren(
-    ...["triage", "new", "acknowledged"].map((status) => {
+    ...["triage", "new", "escalated", "registered", "handling", "handled", "suspended"].map((status) => {
       const swatch = el("span", { className: "swatch swatch-dot" });
       swatch.style.setProperty("--swatch", STATUS_COLOURS[status]);
       return el("li", { attrs: { "data-status": status } }, [swatch, el("span", { text: t.statusLabels[status] })]);
@@ -156,6 +156,7 @@ function select(id) {
 
 const queue = caseQueue(document.getElementById("queue"), {
   t,
+  openStatuses: state.openStatuses,
   countElement: document.getElementById("queue-count"),
   onSelect: select,
 });
@@ -282,7 +283,7 @@ function startLive(colours, layersControl) {
     const { message } = event.detail;
     if (!snapshotLoaded && message.seq !== null) pendingEvents.push(message);
     live.apply(message);
-    if (message.type === "report.created" || message.type === "report.updated") {
+    if (["report.created", "report.updated", "case.updated"].includes(message.type)) {
       const row = live.report(message.data.id);
       if (row) queue.upsert(row, { fresh: message.type === "report.created" });
       detail.refreshIf(message.data.id);

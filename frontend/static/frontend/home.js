@@ -273,12 +273,13 @@ function feedItem(message) {
   const label = {
     "report.created": t.newReport,
     "report.updated": t.updatedReport,
+    "case.updated": t.updatedReport,
     "alert.raised": t.alertRaised,
     "alert.updated": t.alertUpdated,
   }[message.type];
   if (!label) return null;
   const time = (data.received_at || data.raised_at || "").slice(11, 19);
-  const text = message.type.startsWith("report.")
+  const text = message.type.startsWith("report.") || message.type === "case.updated"
     ? `${data.number} ${data.matter ? data.matter.name : t.noMatter} → ${data.team ? data.team.name : t.triage}`
     : data.message;
   return el("li", { className: `feed-item feed-${message.type.replace(".", "-")}`, attrs: { "data-seq": message.seq } }, [

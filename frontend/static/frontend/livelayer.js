@@ -3,17 +3,26 @@
 // of gridops/realtime/events.py. Leaflet is the global `L`.
 /* global L */
 
-// Marker colours by report status; triage (nobody responsible yet) is the loudest.
+// Marker colours by case status (gridops/lifecycle.py): nobody responsible yet is the loudest,
+// then waiting to be taken on, then work in hand; finished cases are grey.
 export const STATUS_COLOURS = {
-  new: "#ea580c",
   triage: "#dc2626",
-  acknowledged: "#2563eb",
+  new: "#ea580c",
+  escalated: "#d97706",
+  registered: "#2563eb",
+  dispatched: "#2563eb",
+  accepted: "#0891b2",
+  handling: "#0891b2",
+  handled: "#7c3aed",
+  verified: "#16a34a",
+  suspended: "#94a3b8",
   closed: "#6b7280",
-  rejected: "#6b7280",
+  not_registered: "#6b7280",
+  referred: "#6b7280",
 };
 
 // Worst first: a cluster takes the colour of the most pressing report inside it.
-const STATUS_RANK = ["triage", "new", "acknowledged", "closed", "rejected"];
+const STATUS_RANK = Object.keys(STATUS_COLOURS);
 
 const PANES = { alerts: 465, reports: 470, units: 480 };
 const PULSE_MS = 4800;
@@ -199,6 +208,7 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
         upsertReport(message.data, { fresh: true });
         break;
       case "report.updated":
+      case "case.updated":
         upsertReport(message.data);
         break;
       case "unit.moved":
@@ -210,7 +220,7 @@ export function liveLayer(map, { colours, t, onReport, onAlert, cluster = false 
         onAlert?.(message.data, { fresh: message.type === "alert.raised" });
         break;
       default:
-        break; // case.updated, coverage.published: other pages
+        break; // coverage.published: other pages
     }
   }
 

@@ -4,7 +4,6 @@
 
 import { el, fill } from "./dom.js";
 
-const OPEN = new Set(["new", "triage", "acknowledged"]);
 const MINUTE = 60_000;
 const FRESH_MS = 4000; // how long a new row is highlighted
 
@@ -38,7 +37,9 @@ function matches(row, filters) {
   return true;
 }
 
-export function caseQueue(listElement, { t, countElement, onSelect, now = () => Date.now() }) {
+// `openStatuses`: the states with work still to do (gridops.lifecycle.OPEN, handed over by the page).
+export function caseQueue(listElement, { t, openStatuses, countElement, onSelect, now = () => Date.now() }) {
+  const OPEN = new Set(openStatuses);
   const rows = new Map(); // id -> row (open reports only)
   const items = new Map(); // id -> <li>
   let filters = {};
