@@ -48,6 +48,8 @@ REPORT_STATIC_FILES = (
     "frontend/api.js",
     "frontend/live.js",
     "frontend/outbox.js",
+    "frontend/verify.js",
+    "frontend/dom.js",
 )
 
 
@@ -105,6 +107,38 @@ def report_i18n() -> dict[str, str]:
         "liveDown": _("连接中断"),
         "livePolling": _("每 30 秒刷新"),
         "storageFailed": _("无法保存到本机，请检查浏览器设置"),
+        # Verification (核查) of the worker's handled reports: verify.js.
+        "verifyBadge": _("待您核查"),
+        "verifyOpen": _("查看处置结果并核查"),
+        "reworkShort": _("返工 %(n)s 次"),
+        "verifyLoading": _("正在加载处置结果…"),
+        "verifyLoadFailed": _("处置结果加载失败，请稍后重试"),
+        "verifyClose": _("收起"),
+        "reportPhotos": _("上报照片"),
+        "handledTitle": _("处置情况"),
+        "handler": _("处置人"),
+        "handledAt": _("处置时间"),
+        "handleNote": _("处置说明"),
+        "afterPhotos": _("处置后照片"),
+        "noAfterPhotos": _("没有处置后照片"),
+        "reworkCount": _("已返工 %(n)s 次"),
+        "verifyNote": _("核查意见"),
+        "verifyNoteHint": _("核查不通过时必填：写明哪里还需返工"),
+        "verifyPhoto": _("核查照片（可选）"),
+        "photoPick": _("拍照 / 选择照片"),
+        "photosChosen": _("已选 %(n)s 张照片"),
+        "verifyLocationHint": _("核查将记录您现在所在的位置"),
+        "verifyNeedNote": _("核查不通过须填写原因：请在“核查意见”中写明哪里还需返工"),
+        "verifyLocating": _("正在获取您的位置…"),
+        "verifyNoLocation": _("无法获取您的位置，未发送：核查须记录核查人所在位置，请打开定位后重试"),
+        "verifySending": _("正在发送…"),
+        "verifyOffline": _("网络不通，未发送，请稍后重试"),
+        "verifyRefused": _("未能核查：%(reason)s"),
+        "verifyPassed": _("已核查通过"),
+        "verifyReturned": _("已退回返工"),
+        "verifyStatusNow": _("当前状态：%(status)s"),
+        "verifyTaken": _("该上报已不在待核查状态（现为“%(status)s”），无需核查"),
+        "verifyNotAllowed": _("您不能核查此上报：核查须由处置人以外的人员进行"),
     }
 
 

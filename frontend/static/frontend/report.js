@@ -6,6 +6,7 @@
 import * as api from "./api.js";
 import { LiveConnection } from "./live.js";
 import { Outbox } from "./outbox.js";
+import { Verifier } from "./verify.js";
 
 const state = JSON.parse(document.getElementById("report-state").textContent);
 const t = state.i18n;
@@ -27,6 +28,7 @@ const outboxList = document.getElementById("outbox-list");
 const outboxEmpty = document.getElementById("outbox-empty");
 const myReports = document.getElementById("my-reports");
 const liveStatus = document.getElementById("live-status");
+const verifyLink = document.getElementById("verify-link");
 
 function el(tag, { className, text, attrs } = {}, children = []) {
   const node = document.createElement(tag);
@@ -542,26 +544,70 @@ if ("serviceWorker" in navigator && state.serviceWorker) {
 
 // --- My reports, live -------------------------------------------------------------------------------
 const mine = new Map(); // id → report row (REST shape, or a live payload)
+// A handled report waits for its verification (核查); by default the reporting worker verifies it.
+const AWAITING_VERIFICATION = "handled";
+
+function awaitsVerification(report) {
+  return report.status === AWAITING_VERIFICATION;
+}
+
+// Reports waiting for this worker's verification first, then the newest.
+function mineOrder(a, b) {
+  return (
+    Number(awaitsVerification(b)) - Number(awaitsVerification(a)) ||
+    (b.received_at || "").localeCompare(a.received_at || "") ||
+    b.id - a.id
+  );
+}
+
+function renderVerifyCount(n) {
+  verifyLink.hidden = n === 0;
+  verifyLink.dataset.count = String(n);
+  for (const badge of document.querySelectorAll("#verify-count, [data-verify-count]")) {
+    badge.textContent = String(n);
+    badge.dataset.count = String(n);
+    if (badge.hasAttribute("data-verify-count")) badge.hidden = n === 0;
+  }
+}
+
+function mineRow(report) {
+  const pending = awaitsVerification(report);
+  const meta = [report.number, report.team?.name, formatTime(report.received_at)];
+  if (report.rework_count) meta.push(fmt(t.reworkShort, { n: report.rework_count }));
+  return el(
+    "li",
+    {
+      className: `my-report${pending ? " is-verify" : ""}`,
+      attrs: { "data-report-id": String(report.id), "data-status": report.status, "data-verify": pending ? "pending" : "" },
+    },
+    [
+      el("div", { className: "my-report-head" }, [
+        el("span", { className: `status-badge status-${report.status}`, text: state.statuses[report.status] || report.status }),
+        pending ? el("span", { className: "verify-badge", text: t.verifyBadge }) : null,
+        el("span", { className: "my-report-matter", text: report.matter ? report.matter.name : t.noMatter }),
+      ]),
+      el("p", { className: "my-report-meta muted", text: meta.filter(Boolean).join(" · ") }),
+      report.description ? el("p", { className: "my-report-text", text: report.description }) : null,
+      pending
+        ? el("button", {
+            className: "button-primary verify-open",
+            text: t.verifyOpen,
+            attrs: { type: "button", "data-report-id": String(report.id) },
+          })
+        : null,
+    ],
+  );
+}
 
 function renderMine() {
-  const rows = [...mine.values()].sort((a, b) => (b.received_at || "").localeCompare(a.received_at || "") || b.id - a.id);
+  const rows = [...mine.values()].sort(mineOrder);
   myReports.dataset.state = "ready";
+  renderVerifyCount(rows.filter(awaitsVerification).length);
   if (!rows.length) {
     myReports.replaceChildren(el("li", { className: "muted", text: t.myEmpty }));
     return;
   }
-  myReports.replaceChildren(
-    ...rows.slice(0, 50).map((report) =>
-      el("li", { className: "my-report", attrs: { "data-report-id": String(report.id), "data-status": report.status } }, [
-        el("div", { className: "my-report-head" }, [
-          el("span", { className: `status-badge status-${report.status}`, text: state.statuses[report.status] || report.status }),
-          el("span", { className: "my-report-matter", text: report.matter ? report.matter.name : t.noMatter }),
-        ]),
-        el("p", { className: "my-report-meta muted", text: [report.number, report.team?.name, formatTime(report.received_at)].filter(Boolean).join(" · ") }),
-        report.description ? el("p", { className: "my-report-text", text: report.description }) : null,
-      ]),
-    ),
-  );
+  myReports.replaceChildren(...rows.slice(0, 50).map(mineRow));
 }
 
 function upsertMine(report) {
@@ -569,6 +615,18 @@ function upsertMine(report) {
   mine.set(report.id, { ...previous, ...report });
   renderMine();
 }
+
+const verifier = new Verifier({
+  root: document.getElementById("verify-card"),
+  state,
+  csrfToken,
+  formatTime,
+  onUpdated: upsertMine,
+});
+myReports.addEventListener("click", (event) => {
+  const button = event.target.closest(".verify-open");
+  if (button) verifier.open(Number(button.dataset.reportId));
+});
 
 async function loadMine() {
   try {
@@ -588,10 +646,13 @@ async function loadMine() {
 function applyLive(message) {
   switch (message.type) {
     case "report.created":
-    case "report.updated": {
+    case "report.updated":
+    case "case.updated": {
       const data = message.data;
       // Mine when the event says so; a report already listed here is mine anyway.
       if (data.reporter_id === state.user.id || mine.has(data.id)) upsertMine(data);
+      // Someone else's step on the report being verified here (a dispatcher verified it first…).
+      if (message.type === "case.updated") verifier.caseUpdated(data);
       return;
     }
     default:
