@@ -3,8 +3,10 @@
     plan (GET /api/v1/teams/, /cells/, /matters/ + the credentials file)
       ├─ grid workers ── POST /api/v1/reports/        Token auth, client_uuid, some retries (replays)
       ├─ cameras ─────── POST /api/v1/camera-alerts/  Device key, repeats of one type (merged)
-      └─ patrol units ── POST /api/v1/pings/          Device key, a fix every 5 s in batches of 3,
-                                                      some duplicates / out-of-order, some strays
+      ├─ patrol units ── POST /api/v1/pings/          Device key, a fix every 5 s in batches of 3,
+      │                                               some duplicates / out-of-order, some strays
+      └─ the desk ────── POST /api/v1/reports/{id}/transition/   Tokens of the demo dispatcher,
+                                                      officer and supervisor: cases round the loop
 
 It never touches the ORM (it could run on another machine): it reads the credentials file written
 by `gridops_demo_devices` and talks HTTP/1.1 with keep-alive, one connection per actor thread.
@@ -15,10 +17,20 @@ Time: `speedup` compresses the traffic (report and alert rates, ping interval, d
 fix) but fix timestamps stay real, because the server refuses fixes from the future. A straying
 unit stays out for STRAY_SECONDS of real time, longer than the server's geofence dwell (300 s by
 default), so out-of-zone alerts happen whatever the speedup.
+
+The desk moves cases round the closed loop (docs/CASES.md) as the people who would: the dispatcher
+registers (a few not), dispatches to a unit of the case's team, escalates some market cases to the
+county team and reports in for it after a while, and closes; the officer accepts, starts and
+handles (a note and an after-photo, multipart) the cases of their own team, now and then asking
+for more time; the supervisor verifies on the spot (some fail: 返工) and rules on extensions. What
+a person may do is read from the detail's `case.allowed_actions` as that person, never re-derived
+here; the officer's team is learnt the same way (an officer of the team may accept a dispatched
+case). Cases of the other teams stop at `dispatched`, as they would with nobody there to accept.
 """
 
 import heapq
 import http.client
+import io
 import json
 import logging
 import math
@@ -29,7 +41,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -49,6 +61,39 @@ CAMERA_SHARE = 0.5  # camera alerts per grid-worker report
 CAMERA_REPEAT_SHARE = 0.6  # a camera repeats its last alert type (the server merges these)
 TOTALS_EVERY_SECONDS = 10.0
 FALLBACK_ALERT_TYPES = ("street_vending", "illegal_parking", "exposed_rubbish")
+
+DESK_RATE = 1.0  # case steps per second, county-wide (before speedup): about what keeps up with rate
+DESK_USERS = {"dispatcher": "dispatcher", "officer": "officer", "supervisor": "supervisor"}  # role → user
+DESK_PAGE = 10  # cases listed per look at a queue (the newest)
+DESK_TRIES = 3  # cases of one queue looked at in detail before trying the next queue
+NOT_REGISTER_SHARE = 0.05
+ESCALATE_SHARE = 0.3  # of registered cases of these domains (market: food, licences, prices) …
+ESCALATE_DOMAINS = ("market",)  # … when the county has a professional team for the domain
+REPORT_IN_AFTER_SECONDS = 600.0  # simulated time before the dispatcher reports in for the county team
+EXTENSION_SHARE = 0.05  # the officer asks for more time instead of the next step
+EXTENSION_REFUSE_SHARE = 0.2
+VERIFY_FAIL_SHARE = 0.1  # 返工
+ON_SITE_METRES = 30.0  # how far from the case the officer arrives and the supervisor verifies
+UNITS_TTL_SECONDS = 300.0  # a team's units are listed again after this long (real time)
+
+NOT_REGISTER_NOTES = (
+    "经核实，问题已自行整改完毕，不予立案。",
+    "重复上报，已并入在办案件。",
+    "不属于综合行政执法职责范围，已告知上报人。",
+)
+ESCALATE_NOTES = (
+    "涉及食品经营许可，超出乡镇执法权限，提请县级主管部门处理。",
+    "当事人多次违法且涉案金额较大，提请县级专业队伍办理。",
+)
+HANDLE_NOTES = (
+    "已责令当事人立即改正，现场已恢复原状。",
+    "已劝离占道摊贩，现场清理完毕。",
+    "已当场纠正并开展法治宣传，当事人签字确认。",
+    "已调查取证并下达责令改正通知书，当事人已整改到位。",
+)
+REWORK_NOTES = ("复查发现现场仍有问题，请返工处置。", "整改不到位，请重新处置并补充处置后照片。")
+EXTENSION_NOTES = ("当事人需时间整改，申请延期。", "需会同相关部门现场核查，申请延期。")
+REFUSE_EXTENSION_NOTES = ("事实清楚，请在原期限内办结。",)
 
 DESCRIPTIONS = (
     "{place}附近发现{matter}，请尽快处置。",
@@ -70,6 +115,7 @@ class SimConfig:
     totals_every: float = TOTALS_EVERY_SECONDS
     start_timeout: float = 0.0  # give up planning after this long; 0 = keep trying
     alert_types: tuple[str, ...] = FALLBACK_ALERT_TYPES
+    desk_rate: float = DESK_RATE  # case steps per second (before speedup); 0 = cases stay as reported
 
 
 class Totals:
@@ -95,8 +141,9 @@ def totals_line(c: dict[str, int], elapsed: float) -> str:
         f"{g('reports_failed', 0)} failed | camera alerts {g('alerts_new', 0)} new, "
         f"{g('alerts_merged', 0)} merged, {g('alerts_failed', 0)} failed | pings {g('pings_accepted', 0)} "
         f"accepted, {g('pings_duplicate', 0)} duplicate, {g('pings_rejected', 0)} rejected, "
-        f"{g('pings_failed', 0)} failed batches | strays {g('strays', 0)} | connection errors "
-        f"{g('connection_errors', 0)}"
+        f"{g('pings_failed', 0)} failed batches | strays {g('strays', 0)} | cases {g('case_steps', 0)} "
+        f"steps ({g('cases_closed', 0)} closed), {g('case_refused', 0)} refused, {g('case_failed', 0)} "
+        f"failed | connection errors {g('connection_errors', 0)}"
     )
 
 
@@ -115,12 +162,20 @@ class Client:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return cls(self.host, self.port, timeout=self.timeout)
 
-    def request(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, object]:
-        """(status, parsed JSON or None). Raises OSError / http.client errors on transport failure."""
-        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+    def request(
+        self, method: str, path: str, body=None, headers: dict | None = None, *, files: list | None = None
+    ) -> tuple[int, object]:
+        """(status, parsed JSON or None). Raises OSError / http.client errors on transport failure.
+
+        With `files` ([(field, filename, bytes, content type)]) the body's fields and the files go
+        as multipart/form-data, otherwise the body as JSON."""
         hdrs = {"Accept": "application/json", **(headers or {})}
-        if data is not None:
-            hdrs["Content-Type"] = "application/json"
+        if files:
+            data, hdrs["Content-Type"] = _multipart(body or {}, files)
+        else:
+            data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+            if data is not None:
+                hdrs["Content-Type"] = "application/json"
         for attempt in (1, 2):  # a keep-alive connection the server closed fails once: reconnect
             if self.conn is None:
                 self.conn = self._connect()
@@ -144,6 +199,38 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _multipart(fields: dict, files: list) -> tuple[bytes, str]:
+    """A multipart/form-data body (UTF-8 fields, then the files) and its content type."""
+    boundary = f"sim-{uuid.uuid4().hex}"
+    parts = []
+    for name, value in fields.items():
+        if value is None:
+            continue
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(head.encode() + str(value).encode() + b"\r\n")
+    for name, filename, content, content_type in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def after_photo_jpeg(rng: random.Random) -> bytes:
+    """A small real JPEG (a street scene it is not: a kerb, a wall and a sky in flat colours)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (160, 120), (150 + rng.randrange(60), 180 + rng.randrange(60), 220))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 70, 160, 120), fill=(90 + rng.randrange(40), 90, 95))
+    draw.rectangle((20 + rng.randrange(60), 30, 110 + rng.randrange(30), 75), fill=(200, 190, 170))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
 
 
 def _now_iso() -> str:
@@ -230,20 +317,29 @@ class Actor(threading.Thread):
         self.rng = random.Random(sim.rng.random())
         self._backoff = 0.0
 
-    def post(self, path: str, body, headers: dict) -> tuple[int, object] | None:
+    def post(self, path: str, body, headers: dict, *, files: list | None = None) -> tuple[int, object] | None:
+        return self.call("POST", path, body, headers, files=files)
+
+    def get(self, path: str, headers: dict) -> tuple[int, object] | None:
+        return self.call("GET", path, None, headers)
+
+    def call(
+        self, method: str, path: str, body, headers: dict, *, files: list | None = None
+    ) -> tuple[int, object] | None:
+        """(status, answer), or None after a transport error (counted, logged, backed off)."""
         try:
-            status, answer = self.client.request("POST", path, body, headers)
+            status, answer = self.client.request(method, path, body, headers, files=files)
         except (OSError, http.client.HTTPException) as exc:
             self.sim.totals.add(connection_errors=1)
             self._backoff = min(10.0, max(0.5, self._backoff * 2))
             logger.warning(
-                "%s: %s %s failed (%r); backing off %.1f s", self.name, "POST", path, exc, self._backoff
+                "%s: %s %s failed (%r); backing off %.1f s", self.name, method, path, exc, self._backoff
             )
             self.sim.stop.wait(self._backoff)
             return None
         self._backoff = 0.0
         if status >= 400:
-            logger.info("%s: POST %s → %s %s", self.name, path, status, str(answer)[:300])
+            logger.info("%s: %s %s → %s %s", self.name, method, path, status, str(answer)[:300])
         return status, answer
 
     def run(self) -> None:
@@ -482,6 +578,273 @@ class Patrols(Actor):
         vehicle.pending = []
 
 
+@dataclass(frozen=True)
+class Duty:
+    """One queue of the desk: the cases in these states (looked at in this order), worked by one role."""
+
+    name: str
+    role: str  # a key of DESK_USERS
+    statuses: tuple[str, ...]
+    weight: float  # how often this queue is looked at first
+
+
+DUTIES = (
+    Duty("register", "dispatcher", ("new",), 3.0),
+    Duty("dispatch", "dispatcher", ("registered",), 2.0),
+    Duty("work", "officer", ("handling", "accepted", "dispatched"), 3.0),
+    Duty("verify", "supervisor", ("handled",), 2.0),
+    Duty("close", "dispatcher", ("verified",), 2.0),
+    Duty("report_in", "dispatcher", ("escalated",), 0.5),
+    Duty("extension", "supervisor", (), 0.5),  # the cases seen with a pending extension request
+)
+
+
+@dataclass
+class Move:
+    """The step the desk takes on a case: the action and what it sends with it."""
+
+    action: str
+    fields: dict = field(default_factory=dict)
+    files: list = field(default_factory=list)
+
+
+class Desk(Actor):
+    """Dispatcher, officer and supervisor taking cases round the closed loop over the API.
+
+    Every few seconds (desk_rate × speedup) it looks at the queues in a weighted random order, the
+    first queue with a case it can act on gets one step: a case from `GET /api/v1/reports/?status=`,
+    its detail read as the person who would act (`case.allowed_actions`), then
+    `POST /api/v1/reports/{id}/transition/` as that person. A refusal (4xx) is counted and logged;
+    the case is simply looked at again later."""
+
+    def __init__(self, sim: "Simulator", tokens: dict[str, str]) -> None:
+        super().__init__(sim, "desk")
+        self.headers = {
+            role: {"Authorization": f"Token {tokens[username]}"}
+            for role, username in DESK_USERS.items()
+            if tokens.get(username)
+        }
+        self.reader = next(iter(self.headers.values()), {})  # whose token lists the queues
+        self.duties = [d for d in DUTIES if d.role in self.headers]
+        self.officer_teams: set[str] = set()  # teams whose dispatched cases the officer may accept
+        self.other_teams: set[str] = set()  # teams whose dispatched cases the officer may not accept
+        self.pending_extensions: set[int] = set()
+        self.units: dict[str, tuple[float, list[str]]] = {}  # team → (listed at, active unit codes)
+        self.county_domains: set[str] | None = None  # domains with a county (professional) team
+        self.photo = after_photo_jpeg(self.rng)
+
+    # -- pace and queues --
+
+    def step(self) -> float:
+        rate = self.sim.config.desk_rate * self.sim.config.speedup
+        if rate <= 0 or not self.duties:
+            return 5.0
+        started = time.monotonic()
+        # Weighted order without replacement (Efraimidis–Spirakis keys).
+        order = sorted(self.duties, key=lambda d: self.rng.random() ** (1 / d.weight), reverse=True)
+        for duty in order:
+            if self.sim.stop.is_set() or self.work(duty):
+                break
+        # The pace counts from the start of the step: the requests it took are part of the wait.
+        return self.rng.expovariate(rate) - (time.monotonic() - started)
+
+    def work(self, duty: Duty) -> bool:
+        """One step on a case of this queue; False when it has none to act on now."""
+        headers = self.headers[duty.role]
+        for case_id in self._candidates(duty)[:DESK_TRIES]:
+            detail = self._detail(case_id, headers)
+            if detail is None:
+                continue
+            move = self.choose(duty, detail)
+            if move is not None:
+                self.transition(detail, move, headers)
+                return True
+        return False
+
+    def _list(self, **params) -> list[dict]:
+        query = urlencode({**params, "page_size": DESK_PAGE})
+        answer = self.get(f"/api/v1/reports/?{query}", self.reader)
+        if answer is None or answer[0] != 200:
+            return []
+        return _results(answer[1])
+
+    def _candidates(self, duty: Duty) -> list[int]:
+        if duty.name == "extension":
+            ids = sorted(self.pending_extensions)
+            self.rng.shuffle(ids)
+            return ids
+        for status in duty.statuses:
+            if duty.role == "officer" and self.officer_teams:
+                rows = [
+                    r for team in sorted(self.officer_teams) for r in self._list(status=status, team=team)
+                ]
+            elif duty.role == "officer":
+                # Not yet known which team the officer is in: learn it from the dispatched cases of
+                # a township team not yet ruled out (any team's, once all of those are).
+                if status != "dispatched":
+                    continue
+                unknown = sorted(set(self.sim.plan.townships_by_team) - self.other_teams)
+                params = {"team": self.rng.choice(unknown)} if unknown else {}
+                rows = [
+                    r for r in self._list(status=status, **params) if _team_code(r) not in self.other_teams
+                ]
+            else:
+                rows = self._list(status=status)
+            if rows:
+                self.rng.shuffle(rows)
+                return [r["id"] for r in rows]
+        return []
+
+    def _detail(self, case_id: int, headers: dict) -> dict | None:
+        answer = self.get(f"/api/v1/reports/{case_id}/", headers)
+        if answer is None or answer[0] != 200 or not isinstance(answer[1], dict):
+            self.pending_extensions.discard(case_id)
+            return None
+        detail = answer[1]
+        case = detail.get("case") or {}
+        if case.get("extension_request"):
+            self.pending_extensions.add(case_id)
+        else:
+            self.pending_extensions.discard(case_id)
+        return detail
+
+    # -- what to do --
+
+    def choose(self, duty: Duty, detail: dict) -> Move | None:
+        """The step this role takes on the case now, among the ones the server allows it."""
+        allowed = {a["action"] for a in (detail.get("case") or {}).get("allowed_actions") or []}
+        chance = self.rng.random()
+        if duty.name == "register":
+            if "not_register" in allowed and chance < NOT_REGISTER_SHARE:
+                return Move("not_register", {"note": self.rng.choice(NOT_REGISTER_NOTES)})
+            return Move("register") if "register" in allowed else None
+        if duty.name == "dispatch":
+            if "escalate" in allowed and chance < ESCALATE_SHARE and self._county_handles(detail):
+                return Move("escalate", {"note": self.rng.choice(ESCALATE_NOTES)})
+            if "dispatch" not in allowed:
+                return None
+            unit = self._unit_for(_team_code(detail))
+            return Move("dispatch", {"unit": unit} if unit else {})
+        if duty.name == "work":
+            return self._officer_move(detail, allowed, chance)
+        if duty.name == "verify":
+            if "verify_fail" in allowed and chance < VERIFY_FAIL_SHARE:
+                return Move("verify_fail", {"note": self.rng.choice(REWORK_NOTES), **self._on_site(detail)})
+            return Move("verify_pass", self._on_site(detail)) if "verify_pass" in allowed else None
+        if duty.name == "close":
+            return Move("close") if "close" in allowed else None
+        if duty.name == "report_in":
+            if "report_in" in allowed and self._escalated_long_enough(detail):
+                return Move("report_in")
+            return None
+        if duty.name == "extension":
+            if "refuse_extension" in allowed and chance < EXTENSION_REFUSE_SHARE:
+                return Move("refuse_extension", {"note": self.rng.choice(REFUSE_EXTENSION_NOTES)})
+            return Move("approve_extension") if "approve_extension" in allowed else None
+        return None
+
+    def _officer_move(self, detail: dict, allowed: set[str], chance: float) -> Move | None:
+        team = _team_code(detail)
+        if detail.get("status") == "dispatched" and team:
+            # An officer of the case's team may always accept a dispatched case: that says which team.
+            (self.officer_teams if "accept" in allowed else self.other_teams).add(team)
+        if (
+            "request_extension" in allowed
+            and chance < EXTENSION_SHARE
+            and detail.get("status") != "dispatched"
+        ):
+            return Move(
+                "request_extension",
+                {"note": self.rng.choice(EXTENSION_NOTES), "days": self.rng.randint(1, 5)},
+            )
+        if "handle" in allowed:
+            photo = ("photos", "after.jpg", self.photo, "image/jpeg")
+            return Move("handle", {"note": self.rng.choice(HANDLE_NOTES)}, [photo])
+        if "start" in allowed:
+            return Move("start", self._on_site(detail))
+        if "accept" in allowed:
+            return Move("accept")
+        return None
+
+    def _on_site(self, detail: dict) -> dict:
+        """A position a few metres from the case, as a phone on the spot would report it."""
+        lon, lat = (detail.get("point") or {}).get("coordinates") or (None, None)
+        if lon is None:
+            return {}
+        metres, bearing = self.rng.uniform(0, ON_SITE_METRES), math.radians(self.rng.uniform(0, 360))
+        dlat = metres * math.cos(bearing) / 111_200
+        dlon = metres * math.sin(bearing) / (111_200 * math.cos(math.radians(lat)))
+        return {"lon": round(lon + dlon, 6), "lat": round(lat + dlat, 6), "crs": "wgs84"}
+
+    def _county_handles(self, detail: dict) -> bool:
+        """Whether the case's matter is of a domain the desk escalates and the county has a team for."""
+        if self.county_domains is None:
+            answer = self.get("/api/v1/teams/?kind=professional&page_size=500", self.headers["dispatcher"])
+            if answer is None or answer[0] != 200:
+                return False
+            self.county_domains = {(f.get("properties") or f).get("domain") for f in _results(answer[1])} - {
+                None,
+                "comprehensive",
+            }
+        domain = (detail.get("matter") or {}).get("domain")
+        return domain in ESCALATE_DOMAINS and domain in self.county_domains
+
+    def _unit_for(self, team: str | None) -> str | None:
+        """An active unit of the team (listed at most every few minutes), or None if it has none."""
+        if not team:
+            return None
+        listed = self.units.get(team)
+        if listed is None or time.monotonic() - listed[0] > UNITS_TTL_SECONDS:
+            answer = self.get(f"/api/v1/units/?{urlencode({'team': team})}", self.headers["dispatcher"])
+            if answer is None or answer[0] != 200:
+                return None
+            codes = [u["code"] for u in _results(answer[1]) if u.get("active", True)]
+            listed = self.units[team] = (time.monotonic(), codes)
+        return self.rng.choice(listed[1]) if listed[1] else None
+
+    def _escalated_long_enough(self, detail: dict) -> bool:
+        events = (detail.get("case") or {}).get("events") or []
+        called = [e["at"] for e in events if e.get("action") == "escalate" and e.get("at")]
+        if not called:
+            return True
+        try:
+            at = datetime.fromisoformat(called[-1])
+        except ValueError:
+            return True
+        wait = timedelta(seconds=REPORT_IN_AFTER_SECONDS / self.sim.config.speedup)
+        return datetime.now(UTC) - at >= wait
+
+    # -- doing it --
+
+    def transition(self, detail: dict, move: Move, headers: dict) -> bool:
+        """POST the step; counts it as taken, refused (4xx) or failed. True when taken."""
+        path = f"/api/v1/reports/{detail['id']}/transition/"
+        answer = self.post(path, {"action": move.action, **move.fields}, headers, files=move.files or None)
+        if answer is None:
+            return False
+        status, body = answer
+        number = detail.get("number") or detail["id"]
+        if status == 200:
+            self.sim.totals.add(case_steps=1, cases_closed=int(move.action == "close"))
+            if move.action == "request_extension":
+                self.pending_extensions.add(detail["id"])
+            elif move.action in ("approve_extension", "refuse_extension"):
+                self.pending_extensions.discard(detail["id"])
+            logger.debug("desk: %s %s (%s)", move.action, number, detail.get("status"))
+            return True
+        if 400 <= status < 500:
+            self.sim.totals.add(case_refused=1)
+            logger.info("desk: %s on %s refused (%s): %s", move.action, number, status, str(body)[:300])
+        else:
+            self.sim.totals.add(case_failed=1)
+            logger.warning("desk: %s on %s failed (%s)", move.action, number, status)
+        return False
+
+
+def _team_code(row: dict) -> str | None:
+    return (row.get("team") or {}).get("code")
+
+
 # --- The simulator ----------------------------------------------------------------------------------
 
 
@@ -534,17 +897,32 @@ class Simulator:
         else:
             logger.warning("no gridworker token in the credentials file: no grid-worker reports")
         self.actors.append(Cameras(self, creds.get("cameras") or []))
-        self.actors.append(Patrols(self, creds.get("units") or []))
+        patrols = Patrols(self, creds.get("units") or [])
+        self.actors.append(patrols)
+        desk = self._desk(creds.get("tokens") or {})
         plan = self.plan
         self.out(
             f"[sim] {self.config.base_url}: {sum(map(len, plan.cells_by_township.values()))} cells in "
             f"{len(plan.cells_by_township)} townships, {len(plan.matters)} matters, "
-            f"{len(creds.get('cameras') or [])} cameras, {len(self.actors[-1].vehicles)} patrol units; "
-            f"rate {self.config.rate}/s × speedup {self.config.speedup}"
+            f"{len(creds.get('cameras') or [])} cameras, {len(patrols.vehicles)} patrol units, "
+            f"desk as {', '.join(desk.headers) if desk else 'nobody'}; rate {self.config.rate}/s, "
+            f"desk {self.config.desk_rate} steps/s × speedup {self.config.speedup}"
         )
         for actor in self.actors:
             actor.start()
         return True
+
+    def _desk(self, tokens: dict[str, str]) -> Desk | None:
+        if self.config.desk_rate <= 0:
+            return None
+        missing = [u for u in DESK_USERS.values() if not tokens.get(u)]
+        if missing:
+            logger.warning("no token for %s in the credentials file: the desk skips their steps", missing)
+        desk = Desk(self, tokens)
+        if not desk.duties:
+            return None
+        self.actors.append(desk)
+        return desk
 
     def run(self) -> dict[str, int]:
         """Run until the duration is over (or forever), printing totals; returns the totals."""

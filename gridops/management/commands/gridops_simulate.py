@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from gridops.services.demo_devices import CREDENTIALS_PATH
-from gridops.simulate import SimConfig, Simulator
+from gridops.simulate import DESK_RATE, SimConfig, Simulator
 
 
 def _alert_types() -> tuple[str, ...]:
@@ -18,20 +18,29 @@ def _alert_types() -> tuple[str, ...]:
 
 
 class Command(BaseCommand):
-    help = "模拟网格员上报、摄像头告警和巡查车辆定位，只通过公开的 HTTP API（先运行 gridops_demo_devices）。"
+    help = (
+        "模拟网格员上报、摄像头告警、巡查车辆定位和案件办理流转，"
+        "只通过公开的 HTTP API（先运行 gridops_demo_devices）。"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
         parser.add_argument("--credentials", default=str(CREDENTIALS_PATH))
         parser.add_argument("--rate", type=float, default=0.33, help="grid-worker reports per second")
+        parser.add_argument(
+            "--desk-rate",
+            type=float,
+            default=DESK_RATE,
+            help="case steps per second by the demo dispatcher, officer and supervisor; 0 = none",
+        )
         parser.add_argument("--duration", type=float, default=0, help="seconds; 0 = until stopped")
         parser.add_argument("--speedup", type=float, default=1.0, help="compress traffic and movement")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--start-timeout", type=float, default=0, help="give up if the server is not up")
 
     def handle(self, *args, **o):
-        if o["rate"] < 0 or o["speedup"] <= 0 or o["duration"] < 0:
-            raise CommandError("--rate ≥ 0, --speedup > 0 and --duration ≥ 0.")
+        if o["rate"] < 0 or o["desk_rate"] < 0 or o["speedup"] <= 0 or o["duration"] < 0:
+            raise CommandError("--rate ≥ 0, --desk-rate ≥ 0, --speedup > 0 and --duration ≥ 0.")
         logging.getLogger("gridops.simulate").setLevel(
             logging.WARNING if o["verbosity"] < 2 else logging.INFO
         )
@@ -39,6 +48,7 @@ class Command(BaseCommand):
             base_url=o["base_url"],
             credentials=Path(o["credentials"]),
             rate=o["rate"],
+            desk_rate=o["desk_rate"],
             duration=o["duration"],
             speedup=o["speedup"],
             seed=o["seed"],
