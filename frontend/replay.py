@@ -25,6 +25,7 @@ UNIT_ENDPOINTS = {
     "track": "api:unit-track",
     "stops": "api:unit-stops",
     "visitedCells": "api:unit-visited-cells",
+    "activity": "api:unit-activity",
     "gpx": "api:unit-track-gpx",
     "geojson": "api:unit-track-geojson",
 }
@@ -99,6 +100,9 @@ def replay_i18n() -> dict:
         "play": _("播放"),
         "pause": _("暂停"),
         "noTeam": _("无队伍"),
+        "activity": _("办案活动"),
+        "noActivity": _("无办案活动"),
+        "layerActivity": _("办案活动"),
     }
 
 

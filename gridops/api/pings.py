@@ -584,6 +584,23 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
             replay_selectors.unit_visited_cells(unit=unit, start=start, end=end, dwell_seconds=dwell)
         )
 
+    @extend_schema(
+        operation_id="units_activity",
+        summary=gettext_lazy("巡查单元的办案活动"),
+        description=gettext_lazy(
+            "时段内派遣给该单元的案件的每一步（派遣、签收、到场、处置、核查……，带发生地点，无定位时用案件位置），"
+            "以及该单元设备上报的事件，按时间排序，供轨迹回放的时间轴使用。时段规则同轨迹回放。需登录。"
+        ),
+        parameters=[*_range_parameters()],
+        filters=False,
+        responses={200: OpenApiTypes.OBJECT, 400: ReplayErrorsSerializer, 404: ApiErrorsSerializer},
+    )
+    @action(url_path="activity", url_name="activity", **_SIGNED_IN_READ)
+    def activity(self, request: Request, pk=None) -> Response:
+        unit = self.get_object()
+        start, end = _time_range(request)
+        return Response(replay_selectors.unit_activity(unit=unit, start=start, end=end))
+
     # The exports are not @actions: their URLs end in .gpx / .geojson without a trailing slash,
     # so gridops/api/pings_urls.py maps them by hand (names api:unit-track-gpx / -geojson).
 

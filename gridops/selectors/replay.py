@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from geodata.models import EnforcementZone, GridCell, ZoneCell
 from geodata.selectors import coverage_version_in_force
-from gridops.models import Unit
+from gridops.lifecycle import step_label
+from gridops.models import CaseEvent, Report, Unit
 from gridops.selectors.units import TRACK_GAP_SECONDS
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -560,3 +561,64 @@ def _utc(epoch: float) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"
+
+
+def unit_activity(*, unit: Unit, start: datetime, end: datetime, limit: int = 1000) -> dict:
+    """What the unit did in the period besides driving, at its moment and place, for the replay's
+    timeline: the steps of the cases dispatched to it (dispatch, accept, arrival, handled,
+    verification … with where each was taken, or the case's place) and the reports its own device
+    sent (a patrol that found something). Oldest first."""
+
+    steps = (
+        CaseEvent.objects.filter(report__assigned_unit=unit, at__gte=start, at__lt=end)
+        .select_related("report__matter")
+        .order_by("at", "seq")[:limit]
+    )
+    items = []
+    for step in steps:
+        report = step.report
+        point = step.point or report.point
+        items.append(
+            {
+                "at": timezone.localtime(step.at).isoformat(),
+                "kind": "case_step",
+                "action": step.action,
+                "label": step_label(step.action),
+                "actor_name": step.actor_name,
+                "note": step.note,
+                "point": [point.x, point.y],
+                "located": step.point is not None,
+                "report": {
+                    "id": report.pk,
+                    "number": report.number,
+                    "matter": report.matter.name if report.matter_id else None,
+                },
+            }
+        )
+    if unit.device_id:
+        reports = Report.objects.filter(device_id=unit.device_id, received_at__gte=start, received_at__lt=end)
+        for report in reports.select_related("matter").order_by("received_at")[:limit]:
+            items.append(
+                {
+                    "at": timezone.localtime(report.received_at).isoformat(),
+                    "kind": "report",
+                    "action": "reported",
+                    "label": str(report.get_source_display()),
+                    "actor_name": unit.name,
+                    "note": report.description[:140],
+                    "point": [report.point.x, report.point.y],
+                    "located": True,
+                    "report": {
+                        "id": report.pk,
+                        "number": report.number,
+                        "matter": report.matter.name if report.matter_id else None,
+                    },
+                }
+            )
+    items.sort(key=lambda item: item["at"])
+    return {
+        "unit": _unit_ref(unit),
+        "start": timezone.localtime(start).isoformat(),
+        "end": timezone.localtime(end).isoformat(),
+        "events": items,
+    }

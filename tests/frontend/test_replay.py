@@ -328,3 +328,54 @@ def test_replay_view_needs_sign_in_and_hands_units_to_the_page(client, tiny_coun
     from frontend.views import role_pages
 
     assert {p["key"]: p["available"] for p in role_pages()}["replay"]
+
+
+@browser_test
+def test_replay_shows_the_units_case_steps_at_their_moment(
+    patrolled, page, page_log, asgi_server, monkeypatch
+):
+    """A case dispatched to the unit while it patrolled: its steps are listed beside the track and
+    appear on the map only once the replay clock reaches them (the arrival at S, 700 s after T0)."""
+    from geodata.models import Officer
+    from gridops.services.cases import Step, case_transition
+    from gridops.services.reports import ReportInput, report_submit
+
+    unit, _other = patrolled
+    dispatcher = User.objects.create_user("desk", password=PASSWORD)
+    dispatcher.groups.add(Group.objects.get_or_create(name="dispatcher")[0])
+    officer = User.objects.create_user("officer", password=PASSWORD, first_name="队员")
+    officer.groups.add(Group.objects.get_or_create(name="officer")[0])
+    Officer.objects.create(team=unit.team, user=officer, name="队员")
+    report, _ = report_submit(data=ReportInput(source="citizen", lon=S[0], lat=S[1], matter_code="ZH-001"))
+    # The steps happen at T0 + 620 … 700 s (django.utils.timezone.now is what the service reads).
+    base, clock = t0(), {}
+    monkeypatch.setattr("django.utils.timezone.now", lambda: clock["now"])
+
+    def at(seconds: int) -> None:
+        clock["now"] = base + timedelta(seconds=seconds)
+
+    at(620)
+    report = case_transition(report=report, action="register", actor=dispatcher)
+    at(640)
+    report = case_transition(report=report, action="dispatch", actor=dispatcher, step=Step(unit=unit.code))
+    at(660)
+    report = case_transition(report=report, action="accept", actor=officer)
+    at(700)
+    case_transition(report=report, action="start", actor=officer, step=Step(lon=S[0], lat=S[1]))
+    monkeypatch.undo()
+
+    open_and_load(page, asgi_server, unit)
+    result = f".unit-result[data-unit-id='{unit.pk}']"
+    page.wait_for_selector(f"{result} .activity-list[data-state='ready']")
+    actions = page.eval_on_selector_all(f"{result} .activity-row", "rows => rows.map(r => r.dataset.action)")
+    assert actions == ["register", "dispatch", "accept", "start"]
+    arrival = ".activity-marker[data-action='start']"
+    slider_to(page, 650)
+    assert "is-future" in page.get_attribute(arrival, "class")
+    slider_to(page, 710)
+    assert "is-future" not in page.get_attribute(arrival, "class")
+    assert "is-recent" in page.get_attribute(arrival, "class")
+    # Clicking a step in the list moves the clock to its moment.
+    page.click(f"{result} .activity-row[data-action='dispatch'] .seek")
+    assert abs(int(page.input_value("#time-slider")) - (RANGE_LEAD_SECONDS + 640)) <= 1
+    assert not page_log.errors, page_log.errors

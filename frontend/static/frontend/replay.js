@@ -102,7 +102,9 @@ const trackGroup = L.layerGroup().addTo(map);
 const stopGroup = L.layerGroup().addTo(map);
 const coverageGroup = L.layerGroup().addTo(map);
 const markerGroup = L.layerGroup().addTo(map);
+const activityGroup = L.layerGroup().addTo(map);
 map.createPane("coverage").style.zIndex = "445";
+map.createPane("activity").style.zIndex = "485";
 map.createPane("tracks").style.zIndex = "470";
 map.createPane("stops").style.zIndex = "475";
 map.createPane("replayUnits").style.zIndex = "490";
@@ -136,6 +138,7 @@ const countyReady = loadCountyLayers(map, state)
 layersControl.addOverlay(trackGroup, t.layerTracks);
 layersControl.addOverlay(stopGroup, t.layerStops);
 layersControl.addOverlay(coverageGroup, t.layerCoverage);
+layersControl.addOverlay(activityGroup, t.layerActivity);
 
 // --- Replay -----------------------------------------------------------------------------------
 let replay = null; // {clock, units: [{unit, timeline, layers…}], start, end}
@@ -153,6 +156,7 @@ function clearReplay() {
   stopGroup.clearLayers();
   coverageGroup.clearLayers();
   markerGroup.clearLayers();
+  activityGroup.clearLayers();
   results.replaceChildren();
   for (const name of [...mapElement.getAttributeNames()]) {
     if (name.startsWith("data-unit-")) mapElement.removeAttribute(name);
@@ -255,10 +259,22 @@ function renderUnit(entry, time) {
   return { id: entry.unit.id, state: position.state, lat, lng: lon, heading: position.heading };
 }
 
+const RECENT_MS = 5 * 60_000; // an activity marker stays highlighted for five minutes of replay time
+
 function render() {
   if (!replay) return;
   const time = replay.clock.time;
   const units = replay.units.map((entry) => renderUnit(entry, time));
+  // A case step or report shows on the map from its moment on, the latest one highlighted.
+  for (const entry of replay.units) {
+    for (const item of entry.activityMarks || []) {
+      const element = item.marker.getElement();
+      if (!element) continue;
+      const happened = time >= item.at;
+      element.classList.toggle("is-future", !happened);
+      element.classList.toggle("is-recent", happened && time - item.at < RECENT_MS);
+    }
+  }
   slider.value = String(Math.round((time - replay.start) / 1000));
   timeNow.textContent = clockText(time);
   timeNow.title = dateTimeText(time);
@@ -341,6 +357,8 @@ function unitResult(entry) {
     el("ol", { className: "stop-list", attrs: { "data-state": "loading" } }, [el("li", { className: "muted", text: t.loading })]),
     el("h4", { text: t.trips }),
     el("ol", { className: "trip-list", attrs: { "data-state": "loading" } }, [el("li", { className: "muted", text: t.loading })]),
+    el("h4", { text: t.activity }),
+    el("ol", { className: "activity-list", attrs: { "data-state": "loading" } }, [el("li", { className: "muted", text: t.loading })]),
   ]);
   entry.section = section;
   entry.summaryRows = { stops: null, coverage: null };
@@ -504,9 +522,10 @@ function coverageParams(params) {
 }
 
 async function loadDetails(entry, params, generation) {
-  const [stops, cells] = await Promise.all([
+  const [stops, cells, activity] = await Promise.all([
     loadOptional("stops", entry, params),
     loadOptional("visitedCells", entry, coverageParams(params)),
+    loadOptional("activity", entry, params),
   ]);
   if (!replay || replay.generation !== generation) return;
   entry.stops = stops;
@@ -514,6 +533,53 @@ async function loadDetails(entry, params, generation) {
   renderSummary(entry);
   renderStops(entry);
   drawCoverage(entry);
+  renderActivity(entry, activity);
+  render();
+}
+
+// The cases dispatched to the unit and the reports it sent, at their moment and place.
+function renderActivity(entry, data) {
+  const list = entry.section.querySelector(".activity-list");
+  if (data === "unavailable" || data === "error") {
+    list.replaceChildren(el("li", { className: "muted", text: data === "error" ? t.loadFailed : t.unavailable }));
+    list.dataset.state = data;
+    return;
+  }
+  const events = data.events || [];
+  list.replaceChildren(
+    ...(events.length
+      ? events.map((item) =>
+          el("li", { className: "activity-row", attrs: { "data-action": item.action, "data-report-id": String(item.report.id) } }, [
+            el("button", { className: "seek", text: hhmm(item.at), attrs: { type: "button", "data-seek": String(Date.parse(item.at)) } }),
+            el("span", { text: `${item.label} · ${item.report.number}${item.report.matter ? ` ${item.report.matter}` : ""}` }),
+            item.note ? el("small", { text: item.note }) : null,
+          ]),
+        )
+      : [el("li", { className: "muted", text: t.noActivity })]),
+  );
+  list.dataset.state = "ready";
+  list.dataset.count = String(events.length);
+  entry.activityMarks = events.map((item) => {
+    const [lon, lat] = item.point;
+    const marker = L.marker([lat, lon], {
+      pane: "activity",
+      icon: L.divIcon({
+        className: `activity-marker activity-${item.kind}`,
+        html: `<span style="--unit:${entry.colour}"></span>`,
+        iconSize: [14, 14],
+      }),
+      keyboard: false,
+    })
+      .bindTooltip(`${hhmm(item.at)} ${item.label} · ${item.report.number}`, { direction: "top", offset: [0, -8] })
+      .on("click", () => seek(Date.parse(item.at)))
+      .addTo(activityGroup);
+    const element = marker.getElement();
+    if (element) {
+      element.dataset.action = item.action;
+      element.dataset.at = item.at;
+    }
+    return { at: Date.parse(item.at), marker };
+  });
 }
 
 results.addEventListener("click", (event) => {
