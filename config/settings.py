@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "leaflet",
     "geodata",
     "gridops",
+    "workcalendar",
     "frontend",
 ]
 
@@ -93,6 +94,10 @@ if env_bool("GRIDOPS_DB_POOL", True):
         "max_size": env_int("GRIDOPS_DB_POOL_MAX", 20),
         "timeout": env_float("GRIDOPS_DB_POOL_TIMEOUT", 10.0),
     }
+# PostgreSQL's JIT compiler off for every session: this is short OLTP statements plus a few
+# spatial aggregates whose large cost estimates (set-returning and geography functions) made the
+# planner compile them; compiling took 4.5 s for a 90 ms statement (bench/planning.py, 2 cores).
+_db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; our importer
@@ -140,6 +145,24 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A task is acknowledged when it has run, so a worker killed mid-task leaves it to be redelivered
+# (every periodic task here is idempotent). Results are not kept unless a backend is configured.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "") or None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks (the worker's embedded beat under `make demo`, the `beat` service in compose).
+CELERY_BEAT_SCHEDULE = {
+    "workcalendar-check": {"task": "workcalendar.tasks.calendar_check", "schedule": 6 * 3600.0},
+    "case-timers-sweep": {"task": "gridops.tasks.case_timers_sweep", "schedule": 60.0},
+}
+
+# --- Working calendar (time limits; docs/CALENDAR.md) ---------------------------------------------
+# Working periods of a working day, Asia/Shanghai; validated at start-up (workcalendar/hours.py).
+WORKING_HOURS = [("08:30", "12:00"), ("13:30", "17:30")]
+# How often a process checks that its cached calendar is current (a change in the same process is
+# seen at once).
+WORKCALENDAR_CHECK_SECONDS = env_float("GRIDOPS_WORKCALENDAR_CHECK_SECONDS", 5.0)
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -195,14 +218,27 @@ REPLAY_STOP_SECONDS = env_int("GRIDOPS_REPLAY_STOP_SECONDS", 300)
 REPLAY_STOP_METRES = env_float("GRIDOPS_REPLAY_STOP_METRES", 50.0)
 REPLAY_VISIT_SECONDS = env_int("GRIDOPS_REPLAY_VISIT_SECONDS", 60)
 
-# Time limits until the case loop (gridops/deadlines.py): a new report must be acknowledged
-# within these minutes by priority (1 urgent, 0 normal); an acknowledged one closed within its
-# matter's catalogue limit, or this many days when it has no matter.
+# Time limits (gridops/deadlines.py): a new report must be registered (立案) within these minutes
+# by priority (1 urgent, 0 normal); a registered case handled within its matter's catalogue limit
+# in working days/hours (workcalendar), or this many working days when it has no matter.
 REPORT_RESPONSE_MINUTES = {
     1: env_int("GRIDOPS_RESPONSE_MINUTES_URGENT", 30),
     0: env_int("GRIDOPS_RESPONSE_MINUTES_NORMAL", 120),
 }
 REPORT_DEFAULT_HANDLING_DAYS = env_int("GRIDOPS_DEFAULT_HANDLING_DAYS", 30)
+# The closed loop (gridops/services/cases.py): after-photos needed to mark a case handled; the
+# longest extension one request may ask (working days); minutes a county team has to report in
+# (报到) on an escalated case; a warning once this fraction of the handling time is left; cases
+# one timer sweep handles per kind (the rest wait for the next minute).
+CASE_HANDLED_MIN_PHOTOS = env_int("GRIDOPS_CASE_HANDLED_MIN_PHOTOS", 1)
+CASE_EXTENSION_MAX_DAYS = env_int("GRIDOPS_CASE_EXTENSION_MAX_DAYS", 30)
+CASE_ESCALATION_REPORT_IN_MINUTES = env_int("GRIDOPS_CASE_ESCALATION_REPORT_IN_MINUTES", 120)
+CASE_WARNING_FRACTION = env_float("GRIDOPS_CASE_WARNING_FRACTION", 0.2)
+CASE_TIMER_BATCH = env_int("GRIDOPS_CASE_TIMER_BATCH", 500)
+# Dispatch recommendation (gridops/selectors/dispatch.py): a unit's fix counts for distance when it
+# is this recent; a unit with this many cases in hand is not recommended.
+DISPATCH_FIX_FRESH_SECONDS = env_int("GRIDOPS_DISPATCH_FIX_FRESH_SECONDS", 600)
+DISPATCH_MAX_CASES_IN_HAND = env_int("GRIDOPS_DISPATCH_MAX_CASES_IN_HAND", 3)
 # A unit "on patrol" has sent a fix within this many seconds (the command centre's header).
 PATROL_ACTIVE_SECONDS = env_int("GRIDOPS_PATROL_ACTIVE_SECONDS", 600)
 
@@ -250,6 +286,7 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/geoman", NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"),
     ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 
 # --- Map ----------------------------------------------------------------------------------------

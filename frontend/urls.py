@@ -2,7 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from frontend.command import CommandView
+from frontend.dashboard import DashboardView
+from frontend.field import FieldCasesView, FieldPageView
 from frontend.phone import ReportPageView, report_service_worker
+from frontend.planner import PlannerView
+from frontend.public import PublicCasesView
+from frontend.record import CaseRecordView
 from frontend.replay import ReplayView
 from frontend.views import HomeView
 
@@ -12,6 +17,12 @@ urlpatterns = [
     path("report/", ReportPageView.as_view(), name="report"),
     path("report/sw.js", report_service_worker, name="report-sw"),
     path("replay/", ReplayView.as_view(), name="replay"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
+    path("field/", FieldPageView.as_view(), name="field"),
+    path("field/cases/", FieldCasesView.as_view(), name="field-cases"),
+    path("planner/", PlannerView.as_view(), name="planner"),
+    path("cases/<int:pk>/record/", CaseRecordView.as_view(), name="case-record"),
+    path("public/cases/", PublicCasesView.as_view(), name="public-cases"),
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",

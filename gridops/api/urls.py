@@ -8,6 +8,8 @@ from gridops.api.command import CameraListView, SummaryView
 urlpatterns = [
     path("", include("gridops.api.reports_urls")),
     path("", include("gridops.api.pings_urls")),
+    path("", include("gridops.api.planning_urls")),
+    path("", include("gridops.api.indicators_urls")),
     path("summary/", SummaryView.as_view(), name="summary"),
     path("cameras/", CameraListView.as_view(), name="camera-list"),
 ]
