@@ -14,7 +14,7 @@ from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from frontend import selectors
-from frontend.views import api_urls, home_i18n, live_state, map_state
+from frontend.views import api_urls, home_i18n, live_link_i18n, live_state, map_state
 from gridops import lifecycle
 from gridops.models import Report
 from gridops.selectors.command import command_summary
@@ -110,13 +110,7 @@ def command_i18n() -> dict:
         "newAlert": _("新告警"),
         "noAlerts": _("暂无告警"),
         "acknowledgeAlert": _("知悉"),
-        "live": {
-            "connecting": _("连接中…"),
-            "live": _("实时"),
-            "catching-up": _("正在补齐…"),
-            "down": _("连接中断"),
-            "denied": _("无权收听"),
-        },
+        "live": live_link_i18n(),
     }
 
 

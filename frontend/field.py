@@ -24,7 +24,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from frontend import selectors
-from frontend.views import api_urls, live_state, map_state
+from frontend.views import api_urls, live_link_i18n, live_state, map_state
 from geodata.models import Officer
 from gridops.api.report_serializers import ReportSerializer
 from gridops.models import Report
@@ -60,14 +60,7 @@ def field_i18n() -> dict:
             "toVerify": _("没有待核查的案件"),
         },
         "waitingCount": _("待签收 %(n)s 件"),
-        "live": {
-            "connecting": _("连接中…"),
-            "live": _("实时"),
-            "catching-up": _("正在补齐…"),
-            "down": _("连接中断"),
-            "denied": _("无权收听"),
-            "polling": _("每 30 秒刷新"),
-        },
+        "live": {**live_link_i18n(), "polling": _("每 30 秒刷新")},
         "linkDown": _("与指挥中心的连接已中断，列表可能不是最新，正在重连…"),
         "linkDenied": _("无权收听本队的实时消息，列表每 30 秒刷新"),
         "refresh": _("刷新"),

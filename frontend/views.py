@@ -121,6 +121,17 @@ def api_urls() -> dict[str, str]:
     }
 
 
+def live_link_i18n() -> dict[str, str]:
+    """The live-link indicator's words, by LiveConnection state (command centre, field page)."""
+    return {
+        "connecting": _("连接中…"),
+        "live": _("实时"),
+        "catching-up": _("正在补齐…"),
+        "down": _("连接中断"),
+        "denied": _("无权收听"),
+    }
+
+
 def live_state(user) -> dict:
     """How the page's LiveConnection connects: the widest stream this user may hear, or None."""
     return {

@@ -29,7 +29,7 @@ from gridops.lifecycle import DISPATCHER, OFFICER, REPORTER, SUPERVISOR, TRANSIT
 from gridops.models import Alert, CaseEvent, Report, Unit
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit
-from gridops.record import chain_hash, event_content, report_genesis
+from gridops.record import event_hash, report_genesis
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
 from workcalendar.calendar import add_working_days, add_working_hours
 
@@ -185,14 +185,16 @@ def _point(transition, step: Step) -> Point | None:
     return Point(lon, lat, srid=4326)
 
 
-def _actor_name(actor) -> str:
+def actor_display_name(actor) -> str:
+    """How a step names who took it: the full name, else the username; the system for None."""
     if actor is None:
         return _("系统")
     full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
     return full or getattr(actor, "username", "") or str(actor)
 
 
-def _locked(report: Report) -> Report:
+def case_locked(report: Report) -> Report:
+    """The case's row, locked for this transaction, with what the event payload needs."""
     return (
         Report.objects.select_for_update(of=("self",))
         .select_related("matter", "team", "township", "cell")
@@ -216,38 +218,22 @@ def record_append(
     The first step links to the report's intake facts (`report_genesis`), each later one to the
     step before; the report keeps the newest link."""
     seq = report.record_seq + 1
-    prev = report.record_hash or report_genesis(report)
-    data = data or {}
-    actor_id = getattr(actor, "pk", None)
-    actor_name = _actor_name(actor)
-    content = event_content(
-        report_id=report.pk,
-        seq=seq,
-        action=action,
-        from_status=from_status,
-        to_status=report.status,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        at=at,
-        point=point,
-        note=note,
-        data=data,
-    )
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         report=report,
         seq=seq,
         action=action,
         from_status=from_status,
         to_status=report.status,
-        actor_id=actor_id,
-        actor_name=actor_name,
+        actor_id=getattr(actor, "pk", None),
+        actor_name=actor_display_name(actor),
         at=at,
         point=point,
         note=note,
-        data=data,
-        prev_hash=prev,
-        hash=chain_hash(content, prev),
+        data=data or {},
+        prev_hash=report.record_hash or report_genesis(report),
     )
+    event.hash = event_hash(event)
+    event.save()
     report.record_seq = seq
     report.record_hash = event.hash
     return event
@@ -327,7 +313,7 @@ def _apply(transition, report: Report, step: Step, actor, now: datetime, note: s
     data: dict = {}
     if transition.target is not None:
         report.status = transition.target
-    who = _actor_name(actor)
+    who = actor_display_name(actor)
     when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
 
     if action == "register":
@@ -473,7 +459,7 @@ def case_transition(*, report: Report, action: str, actor, step: Step | None = N
     stored: list = []
     try:
         with transaction.atomic():
-            report = _locked(report)
+            report = case_locked(report)
             if _repeated(transition, report, actor):
                 photos_discard(stored)
                 return report  # a double click or a retried request: the step is already done
@@ -595,7 +581,7 @@ def case_timers_sweep(*, now: datetime | None = None) -> dict:
     for name, queryset in (("warned", due_soon), ("overdue", overdue), ("escalation_late", late)):
         for pk in list(queryset.values_list("pk", flat=True)[: settings.CASE_TIMER_BATCH]):
             with transaction.atomic():
-                report = _locked(Report(pk=pk))
+                report = case_locked(Report(pk=pk))
                 if _timer_fire(name, report, now):
                     counts[name] += 1
     if any(counts.values()):

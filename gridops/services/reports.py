@@ -28,7 +28,7 @@ from geodata.routing import route, routing_index
 from gridops.models import Camera, Device, Report, ReportPhoto
 from gridops.realtime import events
 from gridops.realtime.outbox import outbox_emit, outbox_event
-from gridops.services.cases import record_append
+from gridops.services.cases import actor_display_name, case_locked, record_append
 from gridops.services.photos import photos_discard, photos_prepare, photos_store
 from gridops.services.rows import insert_with_event, next_id
 
@@ -270,22 +270,6 @@ ASSIGNABLE = (Report.Status.NEW, Report.Status.TRIAGE, Report.Status.REGISTERED)
 NOTE_MAX = 500
 
 
-def _actor_name(actor) -> str:
-    if actor is None:
-        return ""
-    full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
-    return full or getattr(actor, "username", "") or str(actor)
-
-
-def _locked(report: Report) -> Report:
-    """The report row, locked for this transaction, with what the payload needs."""
-    return (
-        Report.objects.select_for_update(of=("self",))
-        .select_related("matter", "team", "township", "cell")
-        .get(pk=report.pk)
-    )
-
-
 def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Report:
     """Assign (or reassign) a report to a team by hand.
 
@@ -299,7 +283,7 @@ def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Repor
     if len(note) > NOTE_MAX:
         raise FieldError("note", _("备注不能超过 %(n)d 个字。") % {"n": NOTE_MAX})
     with transaction.atomic():
-        report = _locked(report)
+        report = case_locked(report)
         if report.status not in ASSIGNABLE:
             raise FieldError(
                 "status",
@@ -309,7 +293,7 @@ def report_assign(*, report: Report, team: Team, actor, note: str = "") -> Repor
             return report
         old_team = report.team
         now = timezone.now()
-        who = _actor_name(actor) or _("系统")
+        who = actor_display_name(actor)
         when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
         if old_team is None:
             text = _("%(who)s 于 %(when)s 将待分拣上报手动指派给 %(team)s。") % {

@@ -122,23 +122,33 @@ export function openAlerts(api, { signal } = {}) {
   return getAllResults(api.alerts, { params: { status: "open" }, signal });
 }
 
-// POST a JSON body with the session's CSRF token; answers the parsed body or throws ApiError.
-export async function postJSON(url, body, { csrfToken, signal } = {}) {
+// Send a body with the session's CSRF token: a FormData as multipart, anything else as JSON, none
+// at all when undefined. Answers the parsed body (null for 204) or throws ApiError.
+export async function send(method, url, body, { csrfToken, signal } = {}) {
+  const multipart = body instanceof FormData;
+  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken || "" };
+  if (!multipart && body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
-    method: "POST",
-    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
+    method,
+    headers,
     credentials: "same-origin",
-    body: JSON.stringify(body ?? {}),
+    body: multipart || body === undefined ? body : JSON.stringify(body),
     signal,
   });
   let parsed = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    parsed = null;
+  if (response.status !== 204) {
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = null;
+    }
   }
   if (!response.ok) throw new ApiError(response.status, parsed);
   return parsed;
+}
+
+export function postJSON(url, body, options = {}) {
+  return send("POST", url, body ?? {}, options);
 }
 
 // Open reports (every page, oldest deadline problems included) for the command centre's queue.
@@ -163,26 +173,13 @@ export function caseRecommend(api, id, { signal } = {}) {
 }
 
 // One step of the closed loop; with files (after-photos) as multipart, otherwise JSON.
-export async function caseStep(api, id, { fields, files = [], csrfToken }) {
+export function caseStep(api, id, { fields, files = [], csrfToken }) {
   const url = `${api.reports}${id}/transition/`;
   if (!files.length) return postJSON(url, fields, { csrfToken });
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   for (const file of files) form.append("photos", file);
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { Accept: "application/json", "X-CSRFToken": csrfToken || "" },
-    credentials: "same-origin",
-    body: form,
-  });
-  let parsed = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    parsed = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
+  return send("POST", url, form, { csrfToken });
 }
 
 export function reportAssign(api, id, { team, note, csrfToken }) {

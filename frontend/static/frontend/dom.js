@@ -29,3 +29,15 @@ export function timeFormatter(language, timeZone, { seconds = true, date = true 
   });
   return (value) => (value ? format.format(value instanceof Date ? value : new Date(value)) : "");
 }
+
+// "2小时5分" style durations in the page's language (always positive: the caller says left or over).
+export function duration(ms, t) {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / 60_000));
+  if (minutes < 60) return fill(t.minutes, { n: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) {
+    const rest = minutes % 60;
+    return fill(t.hours, { n: hours }) + (rest ? fill(t.minutes, { n: rest }) : "");
+  }
+  return fill(t.days, { n: Math.floor(hours / 24) });
+}

@@ -9,7 +9,9 @@
 // from live events (`case.updated` carries handler_id and assigned_unit; `report.created` does not,
 // so a row keeps what it knew).
 
-import { fill } from "./dom.js";
+import { duration, fill } from "./dom.js";
+
+export { duration };
 
 export const SECTIONS = ["waiting", "inHand", "toVerify"];
 const MINUTE = 60_000;
@@ -34,18 +36,6 @@ export function normalize(row) {
     delete out.photos;
   }
   return out;
-}
-
-// "2天", "3小时15分", "40分" (always positive; the caller says whether it is left or over).
-export function duration(ms, t) {
-  const minutes = Math.max(0, Math.round(Math.abs(ms) / MINUTE));
-  if (minutes < 60) return fill(t.minutes, { n: minutes });
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) {
-    const rest = minutes % 60;
-    return fill(t.hours, { n: hours }) + (rest ? fill(t.minutes, { n: rest }) : "");
-  }
-  return fill(t.days, { n: Math.floor(hours / 24) });
 }
 
 // Time left to the deadline: {text, overdue, soon} (soon: under two hours).

@@ -2,7 +2,7 @@
 // Leaflet. Every edit names the draft revision it was based on; a stale one rejects with ApiError
 // status 409 and body {"revision": [...], "current_revision": n}.
 
-import { ApiError, getAllFeatures, getAllResults, getJSON, postJSON } from "./api.js";
+import { ApiError, getAllFeatures, getAllResults, getJSON, postJSON, send as sendJSON } from "./api.js";
 
 export { ApiError };
 
@@ -10,25 +10,6 @@ export { ApiError };
 function versionUrl(planning, key, id) {
   const template = planning.version[key];
   return template ? template.replace("{id}", String(id)) : null;
-}
-
-async function sendJSON(method, url, body, { csrfToken } = {}) {
-  const response = await fetch(url, {
-    method,
-    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let parsed = null;
-  if (response.status !== 204) {
-    try {
-      parsed = await response.json();
-    } catch {
-      parsed = null;
-    }
-  }
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
 }
 
 export class PlanningApi {

@@ -2,7 +2,9 @@
 // time left before its deadline, filterable by township, team, source and matter domain.
 // No Leaflet, no fetching: the page hands rows in (REST snapshot and live events alike).
 
-import { el, fill } from "./dom.js";
+import { duration, el, fill } from "./dom.js";
+
+export { duration };
 
 const MINUTE = 60_000;
 const FRESH_MS = 4000; // how long a new row is highlighted
@@ -15,18 +17,6 @@ export function compareUrgency(a, b) {
   const db = b.due_at ? Date.parse(b.due_at) : Infinity;
   if (da !== db) return da - db;
   return Date.parse(a.received_at || 0) - Date.parse(b.received_at || 0) || a.id - b.id;
-}
-
-// "2小时5分" style durations, in the page's language.
-export function duration(ms, t) {
-  const minutes = Math.max(0, Math.round(Math.abs(ms) / MINUTE));
-  if (minutes < 60) return fill(t.minutes, { n: minutes });
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) {
-    const rest = minutes % 60;
-    return fill(t.hours, { n: hours }) + (rest ? fill(t.minutes, { n: rest }) : "");
-  }
-  return fill(t.days, { n: Math.floor(hours / 24) });
 }
 
 function matches(row, filters) {
