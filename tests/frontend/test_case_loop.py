@@ -1,8 +1,9 @@
-"""One case round the closed loop in Chromium, every step taken on the command centre's detail by
-the person whose step it is: a grid worker's report → the dispatcher registers and dispatches it
-to a unit → the officer accepts, arrives and marks it handled with an after-photo → a supervisor
-verifies it on site (the browser's location is recorded) → the dispatcher closes it. The record
-is intact and each person saw only their own steps.
+"""One case round the closed loop in Chromium, every step taken by the person whose step it is, on
+their own page: the grid worker reports it from the phone (/report/) → the dispatcher registers it
+and dispatches it to a unit on the wall (/command/) → the officer accepts, arrives and marks it
+handled with an after-photo on the field page (/field/) → the grid worker verifies it on site from
+the phone (its location recorded) → the dispatcher closes it. The record is intact, printable, and
+the supervisor's dashboard counts the case.
 
 lat 29.02 ┌──────┬──────┐
           │ W    │ W    │   ● 121.005 29.005: cell (0,0), 丹东街道, 一中队 (zh-1)
@@ -16,9 +17,15 @@ from django.contrib.auth.models import Group, User
 from geodata.models import Officer
 from gridops.models import Report
 from gridops.record import record_verify
-from gridops.services.reports import ReportInput, report_submit
 from tests.data import images
-from tests.frontend.conftest import TINY_COUNTY_SERVICE_AREA, logged_page, login, screenshot
+from tests.frontend.conftest import (
+    PHONE_FIX,
+    TINY_COUNTY_SERVICE_AREA,
+    grid_worker,
+    logged_page,
+    login,
+    screenshot,
+)
 from tests.gridops.units_factory import tracked_unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -84,11 +91,25 @@ def offered(page) -> set[str]:
 
 
 def test_one_case_round_the_whole_loop(county, browser, page_log, asgi_server, tmp_path):
-    report, _ = report_submit(
-        data=ReportInput(
-            source="grid_worker", lon=121.005, lat=29.005, matter_code="ZH-001", description="占道摆摊"
-        )
+    # The grid worker reports it from the phone page, here at the cell (0, 0).
+    worker = grid_worker(county)
+    phone = logged_page(
+        browser,
+        page_log,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation=PHONE_FIX,
+        permissions=["geolocation"],
     )
+    login(phone, asgi_server.url, "worker", "test-pass-123", next_path="/report/")
+    phone.wait_for_selector("#route-box[data-state='routed']")
+    phone.click(".matter-option[data-code='ZH-001']")
+    phone.fill("#description", "占道摆摊")
+    phone.click("#submit-button")
+    phone.wait_for_selector("#send-result[data-state='sent']")
+    report = Report.objects.get(description="占道摆摊")
+    assert report.reporter == worker
 
     desk = open_case(browser, page_log, asgi_server, "dispatcher", report.pk)
     assert offered(desk) == {"register", "not_register"}
@@ -104,27 +125,43 @@ def test_one_case_round_the_whole_loop(county, browser, page_log, asgi_server, t
     assert "一中队巡查车" in desk.inner_text("#detail .detail-facts")
     assert "accept" not in offered(desk)  # the dispatcher does not accept for the officer
 
-    field = open_case(browser, page_log, asgi_server, "officer", report.pk)
-    assert offered(field) >= {"accept"} and "close" not in offered(field)
-    take(field, "accept", status="accepted")
-    take(field, "start", status="handling")
+    # The officer gets it on the field page and works it there.
+    field = logged_page(
+        browser,
+        page_log,
+        viewport={"width": 390, "height": 844},
+        geolocation=SITE,
+        permissions=["geolocation"],
+    )
+    login(field, asgi_server.url, "officer", PASSWORD, next_path="/field/")
+    item = f".case-list[data-list='waiting'] [data-report-id='{report.pk}']"
+    field.wait_for_selector(item)
+    field.click(f"{item} .case-open")
+    field.click("#case-sheet[data-status='dispatched'] [data-action='accept']")
+    field.click("#case-sheet[data-status='accepted'] [data-action='start']")
+    field.click("#case-sheet[data-status='handling'] [data-action='handle']")
+    form = "#case-sheet form[data-step='handle']"
     photo = tmp_path / "after.jpg"
     photo.write_bytes(images.jpeg_bytes(64, 48))
-    field.click("#detail [data-action='handle']")
-    field.set_input_files("#detail form[data-step='handle'] input[name='photos']", str(photo))
-    field.fill("#detail form[data-step='handle'] textarea[name='note']", "已劝离，路面恢复")
-    field.click("#detail form[data-step='handle'] .action-confirm")
-    field.wait_for_selector("#detail[data-status='handled']")
-    field.wait_for_selector("#detail .detail-timeline [data-event='handle'] .timeline-photos img")
-    assert "verify_pass" not in offered(field)  # nobody verifies their own work
+    field.set_input_files(f"{form} input[type=file]", str(photo))
+    field.wait_for_selector(f"{form} .photo-preview img")
+    field.fill(f"{form} textarea[name='note']", "已劝离，路面恢复")
+    field.click(f"{form} .step-confirm")
+    field.wait_for_selector("#case-sheet[data-status='handled']")
 
-    boss = open_case(browser, page_log, asgi_server, "supervisor", report.pk)
-    take(boss, "verify_pass", status="verified", note="现场复核无摊点")
-    screenshot(boss, "case-verified")
+    # The grid worker who reported it verifies it on site, from the phone (nobody verifies their own work).
+    row = f"#my-reports [data-report-id='{report.pk}']"
+    phone.wait_for_selector(f"{row}[data-status='handled'] .verify-open")
+    phone.click(f"{row} .verify-open")
+    phone.wait_for_selector(f"#verify-card[data-report-id='{report.pk}'][data-state='ready']")
+    assert "已劝离" in phone.inner_text("#verify-card")
+    phone.click("#verify-card [data-action='verify_pass']")
+    phone.wait_for_selector(f"{row}[data-status='verified']")
 
     desk.wait_for_selector("#detail[data-status='verified']")  # the live update reached the wall
     take(desk, "close", status="closed")
     desk.wait_for_selector(f"#queue [data-report-id='{report.pk}']", state="detached")  # left the queue
+    phone.wait_for_selector(f"{row}[data-status='closed']")
 
     report = Report.objects.get(pk=report.pk)
     assert report.status == Report.Status.CLOSED
@@ -138,11 +175,22 @@ def test_one_case_round_the_whole_loop(county, browser, page_log, asgi_server, t
         "verify_pass",
         "close",
     ]
-    verify = steps[5]
-    assert verify.actor.username == "supervisor"
-    assert verify.point.coords == pytest.approx((SITE["longitude"], SITE["latitude"]))
+    assert [s.actor.username for s in steps] == [
+        "dispatcher",
+        "dispatcher",
+        "officer",
+        "officer",
+        "officer",
+        "worker",
+        "dispatcher",
+    ]
+    assert steps[3].point.coords == pytest.approx((SITE["longitude"], SITE["latitude"]))  # arrival
+    assert steps[5].point.coords == pytest.approx(
+        (PHONE_FIX["longitude"], PHONE_FIX["latitude"])
+    )  # verification
     assert steps[4].photos.count() == 1
     assert record_verify(reports=[report]) == (1, [])
+
     # The printable record, opened from the detail's link.
     with desk.context.expect_page() as opened:
         desk.click("#detail .record-link")
@@ -151,12 +199,15 @@ def test_one_case_round_the_whole_loop(county, browser, page_log, asgi_server, t
     assert len(printable.query_selector_all(".record-steps tbody tr")) == 7
     screenshot(printable, "case-record")
     printable.close()
-    # The supervisor's dashboard counts it: registered and closed today, closed on time, by the township team.
-    boss.goto(f"{asgi_server.url}/dashboard/")
+
+    # The supervisor's dashboard counts it: registered and closed today, on time, by the township team.
+    boss = logged_page(browser, page_log, viewport={"width": 1600, "height": 1000})
+    login(boss, asgi_server.url, "supervisor", PASSWORD, next_path="/dashboard/")
     boss.wait_for_selector("#dashboard[data-state='ready']")
     assert boss.locator(".count[data-count='closed'] .count-value").inner_text() == "1"
     assert boss.locator(".card[data-indicator='closure_rate'] .card-fraction").inner_text() == "1 / 1"
     assert boss.locator(".card[data-indicator='township_share'] .card-fraction").inner_text() == "1 / 1"
-    for page in (desk, field, boss):
+    screenshot(boss, "case-loop-dashboard")
+    for page in (phone, desk, field, boss):
         page.context.close()
     assert not page_log.errors, page_log.errors
