@@ -10,7 +10,7 @@ The tiny county (tests/factories.py): 一中队 (W) covers columns x 0–1, 二�
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -23,20 +23,6 @@ from gridops.models import OutboxEvent
 from gridops.realtime.events import COVERAGE_PUBLISHED
 
 MOVED_POINT = (121.015, 29.005)
-
-
-@pytest.fixture
-def planner(db) -> User:
-    user = User.objects.create_user("planner1", password="x")
-    user.groups.add(Group.objects.get_or_create(name="planner")[0])
-    return user
-
-
-@pytest.fixture
-def api(planner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(planner)
-    return client
 
 
 def draft_zone(draft: CoverageVersion, key_zone: EnforcementZone) -> EnforcementZone:

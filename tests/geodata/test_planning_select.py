@@ -21,7 +21,7 @@ or at a corner puts nothing inside, so it is out.
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -38,20 +38,6 @@ def ids(county, *keys) -> list[int]:
     """Ids of the cells at the given (x, y), in cell-code order (the order cells_in answers in)."""
     cells = sorted((county.cells[k] for k in keys), key=lambda c: c.code)
     return [c.pk for c in cells]
-
-
-@pytest.fixture
-def planner(db) -> User:
-    user = User.objects.create_user("planner-select", password="x")
-    user.groups.add(Group.objects.get_or_create(name="planner")[0])
-    return user
-
-
-@pytest.fixture
-def api(planner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(planner)
-    return client
 
 
 def url(version) -> str:
