@@ -7,13 +7,16 @@
     (a) one unit, 24 h of fixes every 5 s (17,280 pings): GET /api/v1/units/{id}/track/ without and
         with zoom (14, 12), GET …/stops/ and GET …/visited-cells/ over the same day;
     (b) 20 units, each with its own 17,280 pings: every track of the day at zoom 14, one after the
-        other, total time (what the replay page loads for a fleet).
+        other in this process, total time;
+    (c) the same 20 tracks as the replay page loads them: all asked for at once over HTTP (six
+        keep-alive connections, a browser's limit per host) from the server `make demo` runs
+        (`gridops_serve`, one worker per core), from the first request to the last answer.
 
-Requests go through Django's test Client in this process (URL routing, auth, DRF, JSON rendering:
-all but the socket), each timed several times; the table shows the median and the best. The tracks
-are synthetic: drives of ~30 km/h between cells of the unit's team's zone with stops of 5–15 min
-and ~5 m of GPS noise, inserted with COPY. It uses its own database (gridops_bench_replay) with the
-demo county, prints a table and writes bench/results/replay.json.
+Requests of (a) and (b) go through Django's test Client in this process (URL routing, auth, DRF,
+JSON rendering: all but the socket), each timed several times; the table shows the median and the
+best. The tracks are synthetic: drives of ~30 km/h between cells of the unit's team's zone with
+stops of 5–15 min and ~5 m of GPS noise, inserted with COPY. It uses its own database
+(gridops_bench_replay) with the demo county, prints a table and writes bench/results/replay.json.
 """
 
 import argparse
@@ -34,6 +37,8 @@ from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys
 
 TARGETS = {"track_24h_ms": 200, "fleet_20_units_ms": 1000}
 STEP_SECONDS = 5
+# A browser opens at most six HTTP/1.1 connections per host: the replay page's requests share them.
+BROWSER_CONNECTIONS = 6
 
 
 def synthetic_day(stops: list[tuple[float, float]], n: int, seed: int):
@@ -147,6 +152,64 @@ def timed(client, url: str, params: dict, repeats: int) -> dict:
     }
 
 
+def fleet_over_http(port: int, token: str, ids: list[int], window: dict, repeats: int) -> dict:
+    """Every unit's track at zoom 14 asked for at once, as replay.js does (Promise.all), over
+    BROWSER_CONNECTIONS keep-alive connections; wall time from the first request to the last answer."""
+    import http.client
+    import queue
+    import threading
+    from urllib.parse import urlencode
+
+    query = urlencode({**window, "zoom": 14})
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    def run_once() -> tuple[float, int]:
+        todo: queue.Queue = queue.Queue()
+        for unit_id in ids:
+            todo.put(unit_id)
+        sizes, errors = [], []
+
+        def connection_worker():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                while True:
+                    try:
+                        unit_id = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    conn.request("GET", f"/api/v1/units/{unit_id}/track/?{query}", headers=headers)
+                    response = conn.getresponse()
+                    body = response.read()
+                    if response.status != 200:
+                        errors.append((unit_id, response.status, body[:300]))
+                    sizes.append(len(body))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=connection_worker) for _ in range(BROWSER_CONNECTIONS)]
+        t0 = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert not errors, errors
+        assert len(sizes) == len(ids)
+        return elapsed, sum(sizes)
+
+    runs = [run_once() for _ in range(max(2, repeats // 2) + 1)][1:]  # the first warms the workers
+    samples = [ms for ms, _ in runs]
+    return {
+        "units": len(ids),
+        "zoom": 14,
+        "connections": BROWSER_CONNECTIONS,
+        "median_ms": round(statistics.median(samples), 1),
+        "best_ms": round(min(samples), 1),
+        "samples_ms": [round(s, 1) for s in samples],
+        "bytes": runs[-1][1],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -162,7 +225,9 @@ def main() -> int:
     if args.tiny:
         args.cells, args.units, args.pings, args.repeats = 600, 2, 720, 2
 
-    use_database(args.database)
+    db_url = use_database(args.database)
+    from django.contrib.auth import get_user_model
+    from django.db import connections
     from django.test import Client
     from django.utils import timezone
 
@@ -191,6 +256,19 @@ def main() -> int:
             assert response.status_code == 200
         fleet_runs.append((time.perf_counter() - t0) * 1000)
     fleet_runs = fleet_runs[1:]
+    from rest_framework.authtoken.models import Token
+
+    from bench.intake import WORKERS, _free_port, start_server, stop_server
+
+    token, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username="bench-replay"))
+    connections.close_all()
+    port = _free_port()
+    server = start_server(db_url, port, os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        over_http = fleet_over_http(port, token.key, ids, window, args.repeats)
+    finally:
+        stop_server(server)
+    over_http["web_workers"] = WORKERS
     track14 = client.get(base + "track/", {**window, "zoom": 14}).json()
     stops = client.get(base + "stops/", window).json()
     results = {
@@ -218,6 +296,7 @@ def main() -> int:
             "best_ms": round(min(fleet_runs), 1),
             "samples_ms": [round(s, 1) for s in fleet_runs],
         },
+        "fleet_over_http": over_http,
     }
     out = write_results(results, args.out)
     print_results(results)
@@ -246,6 +325,12 @@ def print_results(r: dict) -> None:
     label = f"{fleet['units']} units × track/?zoom=14, one after the other"
     target = f"≤ {TARGETS['fleet_20_units_ms']} ms"
     print(f"{label:<52}{fleet['median_ms']:>8.1f}ms{fleet['best_ms']:>8.1f}ms{'':>11}   {target}")
+    page = r["fleet_over_http"]
+    label = f"{page['units']} at once over HTTP ({page['connections']} conn., {page['web_workers']} workers)"
+    print(
+        f"{label:<52}{page['median_ms']:>8.1f}ms{page['best_ms']:>8.1f}ms"
+        f"{page['bytes'] / 1024:>9.0f}kB   {target}"
+    )
     v = r["vertices"]
     print(f"vertices at zoom 14: {v['zoom14']:,} of {v['full']:,}; stops found: {r['stops_found']}")
 

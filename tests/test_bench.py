@@ -114,6 +114,10 @@ def test_replay_benchmark_runs(tmp_path):
     assert 1 < result["vertices"]["zoom14"] < result["vertices"]["full"]
     assert result["stops_found"] > 0
     assert 0 < result["fleet"]["best_ms"] <= result["fleet"]["median_ms"]
+    page = result["fleet_over_http"]
+    assert page["units"] == 2 and page["connections"] >= 1
+    assert 0 < page["best_ms"] <= page["median_ms"]
+    assert page["bytes"] > 0
 
 
 @pytest.mark.slow
