@@ -287,6 +287,7 @@ STATICFILES_DIRS = [
     ("vendor/geoman", NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"),
     ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/protomaps-leaflet", NODE_MODULES / "protomaps-leaflet" / "dist"),
 ]
 
 # --- Map ----------------------------------------------------------------------------------------
@@ -297,6 +298,15 @@ TILE_ATTRIBUTION = env("TILE_ATTRIBUTION", "")
 if TILE_URL and not all(part in TILE_URL for part in ("{z}", "{x}", "{y}")):
     raise ImproperlyConfigured("TILE_URL must be a template containing {z}, {x} and {y}.")
 MAP_CENTER = (29.47, 121.87)  # lat, lon of the demo county; Leaflet order
+# Grid cells as vector tiles (/api/v1/tiles/cells/{z}/{x}/{y}.pbf, geodata/tiles.py) from this zoom:
+# at zoom 10 a tile is ~35 km wide here, and a smaller zoom would put thousands of sub-pixel cells
+# into one tile (maps show townships there).
+GRID_TILE_MIN_ZOOM = env_int("GRIDOPS_GRID_TILE_MIN_ZOOM", 10)
+# From this zoom each cell in a tile carries its code, name, township and village; below it the
+# tiles hold outlines only (names were 72% of a zoom-12 tile of 6,289 cells; geodata/tiles.py).
+GRID_TILE_DETAIL_ZOOM = env_int("GRIDOPS_GRID_TILE_DETAIL_ZOOM", 13)
+# How long a browser may reuse a cell tile: cells change by import only, so a minute is plenty.
+GRID_TILE_MAX_AGE = env_int("GRIDOPS_GRID_TILE_MAX_AGE", 60)
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": MAP_CENTER,
     "DEFAULT_ZOOM": 10,

@@ -142,6 +142,11 @@ def live_state(user) -> dict:
     }
 
 
+def cell_tile_url_template() -> str:
+    """/api/v1/tiles/cells/{z}/{x}/{y}.pbf, as the URL conf spells it (for the map's tile layer)."""
+    return reverse("api:cell-tile", args=[0, 0, 0]).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+
+
 def map_state() -> dict:
     """The map's view, basemap, administrative levels, domains and triage queue names."""
     leaflet = settings.LEAFLET_CONFIG
@@ -152,6 +157,8 @@ def map_state() -> dict:
             "minZoom": leaflet["MIN_ZOOM"],
             "maxZoom": leaflet["MAX_ZOOM"],
             "cellMinZoom": CELL_MIN_ZOOM,
+            # Below cellMinZoom the cells' outlines come as vector tiles (geodata/tiles.py).
+            "cellTiles": {"url": cell_tile_url_template(), "minZoom": settings.GRID_TILE_MIN_ZOOM},
         },
         "levels": {
             "township": list(Region.TOWNSHIP_LEVELS),

@@ -14,6 +14,7 @@ router.register("matters", views.MatterViewSet, basename="matter")
 app_name = "api"
 urlpatterns = [
     path("route/", views.RouteView.as_view(), name="route"),
+    path("tiles/cells/<int:z>/<int:x>/<int:y>.pbf", views.CellTileView.as_view(), name="cell-tile"),
     *router.urls,
     # Operations (reports, camera alerts, pings, units) share the /api/v1/ prefix and namespace.
     path("", include("gridops.api.urls")),

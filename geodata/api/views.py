@@ -6,10 +6,13 @@ geodata.api.filters, routing is geodata.routing.route(). Detail views (`/{code}/
 parameters and return the stored geometry of any object, valid today or not.
 """
 
+import gzip
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext as _
@@ -25,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from geodata import planning, selectors
+from geodata import planning, selectors, tiles
 from geodata.api import filters, serializers
 from geodata.api.pagination import FeaturePagination
 from geodata.coords import CRS_CHOICES, point_from_request
@@ -464,3 +467,36 @@ def _parse_at(raw: str | None) -> datetime | None:
     if at is None:
         raise ValidationError({"at": [_("应为 ISO 8601 时间，例如 2026-05-01T09:30:00+08:00。")]})
     return make_aware(at) if is_naive(at) else at
+
+
+class CellTileView(APIView):
+    """Grid cells of one web-mercator tile as a Mapbox vector tile (geodata/tiles.py)."""
+
+    @extend_schema(
+        operation_id="cell_tile",
+        summary=gettext_lazy("网格矢量瓦片"),
+        description=gettext_lazy(
+            "今天有效的网格，按 Web 墨卡托瓦片 z/x/y 切成 Mapbox 矢量瓦片（MVT，图层 cells，属性："
+            "code、name、township、township_name、village、village_name；较低缩放级别只含轮廓）。"
+            "没有网格的瓦片返回空内容；请求头接受 gzip 时压缩传输。"
+            "缩放级别低于下限或瓦片编号越界返回 400，指明字段。"
+        ),
+        responses={
+            (200, "application/vnd.mapbox-vector-tile"): OpenApiTypes.BINARY,
+            400: serializers.FieldErrorsSerializer,
+        },
+    )
+    def get(self, request: Request, z: int, x: int, y: int) -> HttpResponse:
+        try:
+            data = tiles.cell_tile(z=z, x=x, y=y, on=timezone.localdate())
+        except FieldError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from exc
+        response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
+        response["Vary"] = "Accept-Encoding"
+        # Tiles compress to about half (repeated commands, small deltas); every browser asks for gzip.
+        if len(data) > 1024 and "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.content = gzip.compress(data, compresslevel=5)
+            response["Content-Encoding"] = "gzip"
+        # Cells change by import only; a browser panning back and forth reuses the tile.
+        response["Cache-Control"] = f"public, max-age={settings.GRID_TILE_MAX_AGE}"
+        return response

@@ -141,13 +141,19 @@ def test_basemap_tiles_requested_from_the_settings_template(
     assert page_log.errors == []
 
 
+# Pixels of the cell tiles' canvases that something was drawn on.
+DRAWN_TILE_PIXELS = """() => [...document.querySelectorAll('.leaflet-cells-pane canvas.leaflet-tile')]
+    .map((c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data)
+    .reduce((n, px) => { for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n += 1; return n; }, 0)"""
+
+
 @browser_test
 def test_cells_are_drawn_from_zoom_13_and_fetched_by_bbox(page, page_log, tiny_county_live, live_server):
     open_home(page, live_server)
 
-    set_view(page, 29.02, 121.02, 11)
+    set_view(page, 29.02, 121.02, 9)
     try:
-        page.wait_for_selector("#map[data-cells-state='zoom']")
+        page.wait_for_selector("#map[data-cells-state='zoom'][data-cell-tiles='off']")
     except Exception as exc:
         state = page.evaluate(
             "() => ({...document.getElementById('map').dataset, z: window.__gridopsMap.getZoom()})"
@@ -157,13 +163,25 @@ def test_cells_are_drawn_from_zoom_13_and_fetched_by_bbox(page, page_log, tiny_c
     assert page.inner_text("#cell-hint") == "放大查看网格"
     assert map_data(page, "cells") == "0"
 
+    # From zoom 10 to 12 the outlines come as vector tiles, drawn on canvas; no bbox GeoJSON.
+    with page.expect_response(lambda r: "/api/v1/tiles/cells/11/" in r.url) as tile:
+        set_view(page, 29.02, 121.02, 11)
+    assert tile.value.status == 200
+    assert tile.value.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    page.wait_for_selector("#map[data-cell-tiles='on']")
+    page.wait_for_function(f"({DRAWN_TILE_PIXELS})() > 0")
+    assert not page.is_visible("#cell-hint")
+    assert map_data(page, "cells") == "0"
+
     with page.expect_request(lambda r: "/api/v1/cells/" in r.url and "zoom=14" in r.url) as request:
         set_view(page, 29.02, 121.02, 14)
     assert re.search(r"bbox=[\d.]+%2C[\d.]+%2C[\d.]+%2C[\d.]+", request.value.url)
     page.wait_for_selector("#map[data-cells-state='ready']")
     assert not page.is_visible("#cell-hint")
     assert map_data(page, "cells") == "16"
+    assert map_data(page, "cell-tiles") == "off"
     assert page.locator(".leaflet-cells-pane path").count() == 16
+    assert page.locator(".leaflet-cells-pane canvas").count() == 0
 
     # Moving re-fetches for the new view: far east only part of the county is in the box.
     with page.expect_request(lambda r: "/api/v1/cells/" in r.url and "zoom=17" in r.url):

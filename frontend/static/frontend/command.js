@@ -98,8 +98,10 @@ const { map, baseLayers, showBasemap } = countyMap(mapElement, state, t);
 
 const cells = cellLayer(map, state.api, {
   minZoom: state.map.cellMinZoom,
-  onChange: ({ state: cellState, count }) => {
-    hintElement.hidden = cellState !== "zoom" || !map.hasLayer(cells);
+  tiles: state.map.cellTiles,
+  onChange: ({ state: cellState, count, tiles: tilesShown }) => {
+    setData("cellTiles", tilesShown ? "on" : "off");
+    hintElement.hidden = tilesShown || cellState !== "zoom" || !map.hasLayer(cells);
     setData("cells", count);
     setData("cellsState", cellState);
   },

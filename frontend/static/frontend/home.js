@@ -34,8 +34,10 @@ const { map, baseLayers, showBasemap } = countyMap(mapElement, state, t);
 
 const cells = cellLayer(map, state.api, {
   minZoom: state.map.cellMinZoom,
-  onChange: ({ state: cellState, count, error }) => {
-    hintElement.hidden = cellState !== "zoom";
+  tiles: state.map.cellTiles,
+  onChange: ({ state: cellState, count, tiles: tilesShown, error }) => {
+    setData("cellTiles", tilesShown ? "on" : "off");
+    hintElement.hidden = tilesShown || cellState !== "zoom";
     setData("cells", count);
     setData("cellsState", cellState);
     if (cellState === "error") {

@@ -1,6 +1,6 @@
 // Map layers of the home page: one factory per layer. Leaflet is the global `L` loaded by
 // /static/vendor/leaflet/leaflet.js before the page's modules run (modules are deferred).
-/* global L */
+/* global L, protomapsL */
 
 import { cellsInBbox, zoneTeamCode } from "./api.js";
 
@@ -133,9 +133,34 @@ function boundsArea(bounds) {
   return (bounds.getEast() - bounds.getWest()) * (bounds.getNorth() - bounds.getSouth());
 }
 
+// Grid cells below `minZoom`, as vector tiles cut by PostGIS (/api/v1/tiles/cells/{z}/{x}/{y}.pbf)
+// and drawn on canvas by protomaps-leaflet (the global `protomapsL`, loaded like Leaflet): outlines
+// only, for the overview of a county or province where thousands of cells would be too many SVG
+// paths. `tiles` is {url, minZoom} from the page state; null when the page has no such layer.
+export function cellTileLayer({ url, minZoom, maxZoom }) {
+  if (typeof protomapsL === "undefined") return null;
+  return protomapsL.leafletLayer({
+    url,
+    pane: "cells",
+    minZoom,
+    maxZoom,
+    // Our own data: no third-party attribution, no basemap flavour, one data tile per display tile.
+    attribution: "",
+    levelDiff: 0,
+    maxDataZoom: maxZoom,
+    paintRules: [
+      {
+        dataLayer: "cells",
+        symbolizer: new protomapsL.LineSymbolizer({ color: "#1d4e89", width: 0.6, opacity: 0.55 }),
+      },
+    ],
+  });
+}
+
 // Grid cells: fetched for the visible bbox from `minZoom` on, again after every move. A newer
-// move aborts the older request, so a slow answer never overwrites a fresher view.
-export function cellLayer(map, api, { minZoom, onChange }) {
+// move aborts the older request, so a slow answer never overwrites a fresher view. Below
+// `minZoom`, from `tiles.minZoom`, the outlines come as vector tiles (cellTileLayer) instead.
+export function cellLayer(map, api, { minZoom, onChange, tiles = null }) {
   const layer = L.geoJSON(null, {
     pane: "cells",
     interactive: false,
@@ -143,6 +168,17 @@ export function cellLayer(map, api, { minZoom, onChange }) {
   });
   let inflight = null;
   let selectedCode = null;
+  const tileLayer = tiles ? cellTileLayer({ url: tiles.url, minZoom: tiles.minZoom, maxZoom: minZoom - 1 }) : null;
+
+  // The tile layer follows the cells layer's switch and shows only between its zooms.
+  function syncTiles() {
+    if (!tileLayer) return false;
+    const zoom = map.getZoom();
+    const wanted = map.hasLayer(layer) && zoom >= tiles.minZoom && zoom < minZoom;
+    if (wanted && !map.hasLayer(tileLayer)) tileLayer.addTo(map);
+    if (!wanted && map.hasLayer(tileLayer)) map.removeLayer(tileLayer);
+    return wanted;
+  }
 
   function restyle() {
     layer.eachLayer((l) => {
@@ -159,14 +195,15 @@ export function cellLayer(map, api, { minZoom, onChange }) {
   async function refresh() {
     if (inflight) inflight.abort();
     inflight = null;
+    const tilesShown = syncTiles();
     if (!map.hasLayer(layer)) {
-      onChange({ state: "off", count: 0 });
+      onChange({ state: "off", count: 0, tiles: tilesShown });
       return;
     }
     const zoom = map.getZoom();
     if (zoom < minZoom) {
       layer.clearLayers();
-      onChange({ state: "zoom", count: 0 });
+      onChange({ state: "zoom", count: 0, tiles: tilesShown });
       return;
     }
     const controller = new AbortController();
