@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "geodata",
     "gridops",
     "workcalendar",
+    "inspections",
     "frontend",
 ]
 
@@ -244,6 +245,23 @@ PATROL_ACTIVE_SECONDS = env_int("GRIDOPS_PATROL_ACTIVE_SECONDS", 600)
 
 # A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
 TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
+
+# --- Inspections: joint inspections and double-random draws (docs/INSPECTIONS.md) ---------------
+# Sampling rate of a double-random draw per credit colour (三色分级监管: "无事不扰" for green,
+# "无处不在" for red); inspectors per drawn target (two at least: an inspection needs two officers).
+INSPECTION_DRAW_RATES = {
+    "green": env_float("GRIDOPS_INSPECTION_RATE_GREEN", 0.05),
+    "yellow": env_float("GRIDOPS_INSPECTION_RATE_YELLOW", 0.20),
+    "red": env_float("GRIDOPS_INSPECTION_RATE_RED", 1.0),
+}
+if not all(0.0 <= r <= 1.0 for r in INSPECTION_DRAW_RATES.values()):
+    raise ImproperlyConfigured("GRIDOPS_INSPECTION_RATE_* must be between 0 and 1.")
+INSPECTION_INSPECTORS_PER_TARGET = env_int("GRIDOPS_INSPECTION_INSPECTORS_PER_TARGET", 2)
+if INSPECTION_INSPECTORS_PER_TARGET < 2:
+    raise ImproperlyConfigured("GRIDOPS_INSPECTION_INSPECTORS_PER_TARGET must be at least 2.")
+# Targets this close (metres) are merged into one joint visit; rows one import may hold.
+INSPECTION_JOINT_RADIUS_METRES = env_float("GRIDOPS_INSPECTION_JOINT_RADIUS_METRES", 200.0)
+INSPECTION_IMPORT_MAX_ROWS = env_int("GRIDOPS_INSPECTION_IMPORT_MAX_ROWS", 20000)
 
 # --- Realtime (outbox → streams → /ws/live/) ----------------------------------------------------
 # Consoles receive one frame per LIVE_FRAME_SECONDS at most (events coalesced), at most one

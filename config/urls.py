@@ -12,6 +12,7 @@ admin.site.site_title = _("GridOps 管理后台")
 admin.site.index_title = _("数据管理")
 
 urlpatterns = [
+    path("api/v1/inspections/", include("inspections.api.urls")),
     path("api/v1/", include("geodata.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,219 @@
+"""Inspection planning: the reads (lists for the API and the page, the indicators, the public page).
+
+Indicators for a period [start, end] (whole days, Asia/Shanghai), as the dashboard will show them:
+
+    visits avoided by joint inspection   Σ over the period's joint visits (planned date in the
+                                          period, not cancelled) of (separate team-target visits
+                                          the member checks were − 1). Xiangshan (seed 004) counts
+                                          the same thing: "减少重复执法和执法扰民扰企5761户次".
+    inspections by colour                 targets inspected in joint visits of the period (colour
+                                          when the visit was committed) and targets drawn in draws
+                                          of the period (colour in the snapshot), per colour; with
+                                          how many are done (visit case closed / draw result in).
+"""
+
+from datetime import date
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from geodata.models import Officer
+from gridops.models import Report
+from inspections.models import (
+    COLOUR_ORDER,
+    Conflict,
+    CreditColour,
+    Draw,
+    DrawResult,
+    InspectionPlan,
+    JointVisit,
+    PlannedCheck,
+    Target,
+)
+from inspections.periods import period_check
+
+WRITER_GROUPS = ("planner", "dispatcher", "supervisor", "admin")
+
+
+def _groups(user) -> set[str]:
+    cached = getattr(user, "_gridops_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        user._gridops_groups = cached
+    return cached
+
+
+def user_plans_inspections(*, user) -> bool:
+    """Planners, dispatchers, supervisors, administrators (group) and superusers write."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or bool(_groups(user) & set(WRITER_GROUPS))
+
+
+def target_list(
+    *,
+    township: str | None = None,
+    industry: str | None = None,
+    colour: list[str] | None = None,
+    kind: str | None = None,
+    no_disturbance: bool | None = None,
+    q: str | None = None,
+) -> QuerySet[Target]:
+    targets = Target.objects.select_related("township").defer("township__geom").order_by("id")
+    if township:
+        targets = targets.filter(township__code=township)
+    if industry:
+        targets = targets.filter(industry=industry)
+    if colour:
+        targets = targets.filter(colour__in=colour)
+    if kind:
+        targets = targets.filter(kind=kind)
+    if no_disturbance is not None:
+        targets = targets.filter(no_disturbance=no_disturbance)
+    if q:
+        targets = targets.filter(Q(name__icontains=q) | Q(credit_code__iexact=q) | Q(address__icontains=q))
+    return targets
+
+
+def target_get(*, pk: int) -> Target | None:
+    return (
+        Target.objects.select_related("township")
+        .defer("township__geom")
+        .prefetch_related("colour_changes__by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def inspector_list(*, domain: str | None = None, team: str | None = None) -> QuerySet[Officer]:
+    officers = Officer.objects.select_related("team", "qualification").order_by("id")
+    if team:
+        officers = officers.filter(team__code=team)
+    if domain:
+        officers = officers.filter(qualification__domains__contains=[domain])
+    return officers
+
+
+def conflict_list() -> QuerySet[Conflict]:
+    return Conflict.objects.select_related("officer", "target").order_by("id")
+
+
+def plan_list(*, year: int | None = None, month: int | None = None, team: str | None = None) -> QuerySet:
+    plans = (
+        InspectionPlan.objects.select_related("team")
+        .annotate(check_count=Count("checks"))
+        .order_by("-year", "month", "id")
+    )
+    if year:
+        plans = plans.filter(year=year)
+    if month:
+        plans = plans.filter(month=month)
+    if team:
+        plans = plans.filter(team__code=team)
+    return plans
+
+
+def plan_checks(*, plan: InspectionPlan) -> QuerySet[PlannedCheck]:
+    return plan.checks.select_related("target", "matter", "plan__team").order_by("id")
+
+
+def visit_list(*, start: date | None = None, end: date | None = None, status: str | None = None) -> QuerySet:
+    visits = (
+        JointVisit.objects.select_related("lead_team", "report")
+        .prefetch_related(
+            "visit_targets__target",
+            Prefetch(
+                "member_checks",
+                queryset=PlannedCheck.objects.select_related("plan__team", "matter", "target"),
+            ),
+        )
+        .order_by("planned_date", "id")
+    )
+    if start:
+        visits = visits.filter(planned_date__gte=start)
+    if end:
+        visits = visits.filter(planned_date__lte=end)
+    if status:
+        visits = visits.filter(status=status)
+    return visits
+
+
+def draw_list(*, published: bool | None = None) -> QuerySet[Draw]:
+    draws = (
+        Draw.objects.select_related("matter", "run_by")
+        .annotate(target_count=Count("results"))
+        .order_by("-run_at", "-id")
+    )
+    if published is not None:
+        draws = draws.filter(published=published)
+    return draws
+
+
+def draw_results(*, draw: Draw) -> list[dict]:
+    """The drawn targets with their inspectors' names (the public page shows exactly this)."""
+    results = list(draw.results.select_related("target").order_by("position"))
+    officer_ids = {o for r in results for o in r.inspectors}
+    names = dict(Officer.objects.filter(pk__in=officer_ids).values_list("id", "name"))
+    return [
+        {
+            "position": r.position,
+            "target": {"id": r.target_id, "name": r.target.name, "credit_code": r.target.credit_code},
+            "colour": r.colour,
+            "inspectors": [{"id": o, "name": names.get(o, "")} for o in r.inspectors],
+            "outcome": r.outcome,
+            "outcome_label": str(DrawResult.Outcome(r.outcome).label),
+            "outcome_note": r.outcome_note,
+            "outcome_at": r.outcome_at,
+        }
+        for r in results
+    ]
+
+
+def public_draws() -> QuerySet[Draw]:
+    return draw_list(published=True)
+
+
+def inspection_indicators(*, start: date, end: date) -> dict:
+    """The two inspection figures for [start, end]; see the module docstring."""
+    start, end = period_check(start=start, end=end)
+    visits = JointVisit.objects.filter(planned_date__gte=start, planned_date__lte=end).exclude(
+        status=JointVisit.Status.CANCELLED
+    )
+    totals = visits.aggregate(before=Sum("visits_before"), count=Count("id"))
+    before, after = totals["before"] or 0, totals["count"] or 0
+    by_colour = {str(c): {"joint": 0, "joint_closed": 0, "draw": 0, "draw_done": 0} for c in COLOUR_ORDER}
+    rows = (
+        visits.values("visit_targets__colour")
+        .annotate(
+            n=Count("visit_targets"),
+            closed=Count("visit_targets", filter=Q(report__status=Report.Status.CLOSED)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        colour = row["visit_targets__colour"]
+        if colour in by_colour:
+            by_colour[colour]["joint"] += row["n"]
+            by_colour[colour]["joint_closed"] += row["closed"]
+    draw_rows = (
+        DrawResult.objects.filter(draw__draw_date__gte=start, draw__draw_date__lte=end)
+        .values("colour")
+        .annotate(n=Count("id"), done=Count("id", filter=~Q(outcome=DrawResult.Outcome.PENDING)))
+        .order_by()
+    )
+    for row in draw_rows:
+        if row["colour"] in by_colour:
+            by_colour[row["colour"]]["draw"] += row["n"]
+            by_colour[row["colour"]]["draw_done"] += row["done"]
+    for colour, figures in by_colour.items():
+        figures["total"] = figures["joint"] + figures["draw"]
+        figures["label"] = str(CreditColour(colour).label)
+    return {
+        "start": start,
+        "end": end,
+        "joint": {
+            "visits_before": before,
+            "visits_after": after,
+            "visits_avoided": before - after,
+        },
+        "by_colour": by_colour,
+    }
