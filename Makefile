@@ -42,6 +42,8 @@ bench: setup
 	$(PY) bench/ui.py
 	$(PY) bench/replay.py
 	$(PY) bench/planning.py
+	$(PY) bench/tiles.py
+	$(PY) bench/memory.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)

@@ -129,3 +129,30 @@ def test_planning_benchmark_runs(tmp_path):
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["moved_cells"] > 0 and result["runs"]
     assert 0 < result["publish_best_ms"] <= result["publish_median_ms"]
+
+
+@pytest.mark.slow
+def test_tiles_benchmark_runs(tmp_path):
+    """bench/tiles.py --tiny: vector tiles and the GeoJSON baselines of a small county; the figures
+    are measured, not asserted."""
+    out = tmp_path / "tiles.json"
+    run_bench("bench/tiles.py", "--tiny", "--database", "gridops_bench_tiles_smoke", out=out)
+    (run,) = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert run["cells"] == 600
+    assert run["z12_tiles"]["with_cells"] > 0
+    assert 0 < run["z12_tiles"]["kb"]["median"] <= run["z12_tiles"]["kb"]["max"]
+    assert run["z12_tiles"]["gzip_kb"]["max"] < run["z12_tiles"]["kb"]["max"]
+    # A tile of the densest area is smaller than the GeoJSON of the same area and of the county.
+    dense = run["densest_z12"]
+    assert 0 < dense["mvt_kb"] < dense["bbox_geojson_kb"] < run["geojson_all"]["kb"]
+
+
+@pytest.mark.slow
+def test_memory_benchmark_runs(tmp_path):
+    """bench/memory.py --tiny: a fresh process measures itself before and after the routing index."""
+    out = tmp_path / "memory.json"
+    run_bench("bench/memory.py", "--tiny", "--database", "gridops_bench_memory_smoke", out=out)
+    (run,) = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert run["cells"] == 600
+    assert 0 < run["django_and_app"] <= run["with_index"] <= run["after_use"]
+    assert run["index_mb"] == pytest.approx(run["with_index"] - run["django_and_app"], abs=0.2)
