@@ -23,6 +23,7 @@ setup:
 
 demo-data:
 	$(PY) manage.py geodata_demo --cells $(CELLS)
+	$(PY) manage.py inspections_demo_load
 
 demo-devices:
 	$(PY) manage.py gridops_demo_devices
