@@ -11,6 +11,12 @@
         every report.created exactly once (lost and duplicated are counted per console);
     (c) GPS pings/s in batches of 100 by several devices over POST /api/v1/pings/.
 
+Each beside its baseline, measured in the same run (issue 7 asks for ratios, not absolute figures):
+    (a) beside GET /healthz on the same server with the same clients (the cheapest request through
+        the ASGI server, middleware and URL routing: config/health.py);
+    (c) beside a raw COPY of the same number of ping rows into the same table from this process
+        (no HTTP, no validation, no dedup, no live position, no geofence, no outbox).
+
 It builds its own database from scratch (gridops_bench_intake: the demo county, demo devices and
 tokens), starts uvicorn config.asgi:application on a free port, and runs the load generators in
 separate processes (asyncio over raw keep-alive streams) so they do not share the server's GIL.
@@ -162,6 +168,72 @@ def _reports_worker(port: int, token: str, plan: dict, clients: int, seconds: fl
         }
 
     out.put(asyncio.run(main()))
+
+
+def _hello_worker(port: int, clients: int, seconds: float, out) -> None:
+    """(a)'s baseline: GET /healthz as fast as the same number of keep-alive clients can."""
+
+    async def client(deadline: float, lat_ms: list, statuses: dict) -> None:
+        http = AsyncHttp(port)
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            status, _ = await http.request("GET", "/healthz", {}, {})
+            lat_ms.append((time.perf_counter() - t0) * 1e3)
+            statuses[status] = statuses.get(status, 0) + 1
+        http.close()
+
+    async def main() -> dict:
+        lat_ms: list[float] = []
+        statuses: dict[int, int] = {}
+        started = time.monotonic()
+        await asyncio.gather(*(client(started + seconds, lat_ms, statuses) for _ in range(clients)))
+        elapsed = time.monotonic() - started
+        return {
+            "clients": clients,
+            "seconds": round(elapsed, 2),
+            "requests": len(lat_ms),
+            "non_200": sum(v for k, v in statuses.items() if k != 200),
+            "requests_per_s": round(statuses.get(200, 0) / elapsed, 1),
+            "p50_ms": percentile(lat_ms, 50),
+            "p99_ms": percentile(lat_ms, 99),
+        }
+
+    out.put(asyncio.run(main()))
+
+
+def copy_baseline(rows: int, device: dict) -> dict:
+    """(c)'s baseline: `rows` ping rows COPYed straight into gridops_ping (text format, EWKT points,
+    chunks of 10,000), then removed. Rows/s."""
+    from django.db import connection
+
+    from gridops.models import Device, Ping
+
+    unit = Device.objects.get(code=device["device"]).unit
+    rng = random.Random(7)
+    start = datetime.now(UTC) - timedelta(days=3)
+    chunk, done, elapsed = 10_000, 0, 0.0
+    columns = "(unit_id, device_id, fixed_at, received_at, point, speed, heading, accuracy)"
+    while done < rows:
+        n = min(chunk, rows - done)
+        buffer = []
+        for k in range(n):
+            lon, lat = rng.choice(device["points"])
+            fixed = (start + timedelta(seconds=done + k)).isoformat()
+            buffer.append(
+                f"{unit.pk}\t{unit.device_id}\t{fixed}\t{fixed}\tSRID=4326;POINT({lon:.6f} {lat:.6f})\t"
+                f"{rng.uniform(0, 40):.1f}\t{rng.uniform(0, 359):.1f}\t8.0\n"
+            )
+        data = "".join(buffer)
+        t0 = time.perf_counter()
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY gridops_ping {columns} FROM STDIN") as copy:
+                copy.write(data)
+        elapsed += time.perf_counter() - t0
+        done += n
+    Ping.objects.filter(
+        unit=unit, fixed_at__lt=start + timedelta(seconds=rows + 1), fixed_at__gte=start
+    ).delete()
+    return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed, 1)}
 
 
 # --- (b) report → console latency -------------------------------------------------------------------
@@ -399,7 +471,7 @@ def prepare(cells: int) -> tuple[dict, dict, list[dict]]:
     ):
         team_cells.setdefault(team_code, []).append(centres[cell_code])
     devices = [
-        {"key": u["key"], "points": team_cells[u["team"]]}
+        {"key": u["key"], "device": u["device"], "points": team_cells[u["team"]]}
         for u in credentials.units
         if u["team"] in team_cells
     ]
@@ -501,7 +573,11 @@ def main() -> int:
     port = _free_port()
     server = start_server(db_url, port, args.redis_url)
     try:
-        say(f"server on port {port}; (a) reports")
+        say(f"server on port {port}; (a) baseline: GET /healthz")
+        hello = _run_in_process(
+            _hello_worker, port, args.clients, args.report_seconds, timeout=args.report_seconds + 300
+        )
+        say("(a) reports")
         reports = _run_in_process(
             _reports_worker,
             port,
@@ -524,6 +600,8 @@ def main() -> int:
         )
     finally:
         stop_server(server)
+    say("(c) baseline: raw COPY")
+    copy = copy_baseline(max(int(pings["accepted"]), 10_000), devices[0])
 
     results = {
         "benchmark": "intake",
@@ -535,9 +613,13 @@ def main() -> int:
         },
         "cells": args.cells,
         "targets": TARGETS,
+        "hello": hello,
         "reports": reports,
+        "reports_vs_hello": round(reports["reports_per_s"] / hello["requests_per_s"], 3),
         "console": console,
         "pings": pings,
+        "copy_baseline": copy,
+        "pings_vs_copy": round(pings["pings_per_s"] / copy["rows_per_s"], 3),
     }
     out = write_results(results, args.out)
     print_results(results)
@@ -546,8 +628,14 @@ def main() -> int:
 
 
 def print_results(r: dict) -> None:
-    rep, con, png = r["reports"], r["console"], r["pings"]
+    rep, con, png, hello, copy = r["reports"], r["console"], r["pings"], r["hello"], r["copy_baseline"]
     rows = [
+        (
+            f"    baseline: GET /healthz, {hello['clients']} clients",
+            f"{hello['requests_per_s']} req/s",
+            f"p50 {hello['p50_ms']} ms, p99 {hello['p99_ms']} ms",
+            f"(a) is {r['reports_vs_hello']:.0%} of it; ≥ 25%",
+        ),
         (
             f"(a) POST /api/v1/reports/, {rep['clients']} clients",
             f"{rep['reports_per_s']} reports/s",
@@ -566,6 +654,12 @@ def print_results(r: dict) -> None:
             f"{png['pings_per_s']} pings/s",
             f"batch p50 {png['batch_p50_ms']} ms, p99 {png['batch_p99_ms']} ms, non-200 {png['non_200']}",
             f"≥ {TARGETS['pings_per_s']}/s",
+        ),
+        (
+            f"    baseline: raw COPY of {copy['rows']:,} rows",
+            f"{copy['rows_per_s']} rows/s",
+            "",
+            f"(c) is {r['pings_vs_copy']:.0%} of it; ≥ 40%",
         ),
     ]
     print(f"\n== intake on {r['cells']:,} cells ({r['machine']['cpus']} CPUs) ==")

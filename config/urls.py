@@ -7,11 +7,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config import health
+
 admin.site.site_header = _("GridOps 网格化综合行政执法管理后台")
 admin.site.site_title = _("GridOps 管理后台")
 admin.site.index_title = _("数据管理")
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/v1/inspections/", include("inspections.api.urls")),
     path("api/v1/", include("geodata.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

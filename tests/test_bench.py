@@ -71,6 +71,12 @@ def test_intake_benchmark_runs(tmp_path):
     assert console["lost"] == 0 and console["duplicated"] == 0
     assert console["deliveries"] == console["created"] * console["consoles"]
     assert pings["accepted"] > 0 and pings["non_200"] == 0 and pings["rejected"] == 0
+    # The baselines ran beside them, and the ratios are theirs.
+    hello, copy = result["hello"], result["copy_baseline"]
+    assert hello["requests"] > 0 and hello["non_200"] == 0
+    assert result["reports_vs_hello"] == round(reports["reports_per_s"] / hello["requests_per_s"], 3)
+    assert copy["rows"] >= pings["accepted"] and copy["rows_per_s"] > 0
+    assert result["pings_vs_copy"] == round(pings["pings_per_s"] / copy["rows_per_s"], 3)
 
 
 @pytest.mark.slow
