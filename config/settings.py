@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "frontend.views.PageScopeMiddleware",  # who may open which page: gridops/scopes.py
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -273,6 +274,11 @@ LIVE_POSITION_SECONDS = env_float("GRIDOPS_LIVE_POSITION_SECONDS", 1.0)
 LIVE_HEARTBEAT_SECONDS = env_float("GRIDOPS_LIVE_HEARTBEAT_SECONDS", 5.0)
 LIVE_RETENTION_HOURS = env_int("GRIDOPS_LIVE_RETENTION_HOURS", 48)
 LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
+# Every open console re-checks its user's session, activity and right to its stream this often and
+# is closed with 4403 when one is gone (gridops/scopes.py, docs/RELIABILITY.md "Who sees what").
+LIVE_SCOPE_RECHECK_SECONDS = env_float("GRIDOPS_LIVE_SCOPE_RECHECK_SECONDS", 5.0)
+if LIVE_SCOPE_RECHECK_SECONDS <= 0:
+    raise ImproperlyConfigured("GRIDOPS_LIVE_SCOPE_RECHECK_SECONDS must be positive.")
 # The in-process relay polls for unsequenced events this often even without a kick (events
 # written by other processes, or left over when the channel layer was down).
 OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)

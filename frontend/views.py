@@ -1,7 +1,16 @@
 """Pages. Views stay thin: they read selectors and hand state to the page's ES module through
-`json_script` (API addresses, map view, basemap, translated strings)."""
+`json_script` (API addresses, map view, basemap, translated strings).
+
+Who may open which page is decided once, by `PageScopeMiddleware` asking gridops/scopes.py
+(`page_allowed`) before any page view runs: anonymous visitors of a page that needs signing in go
+to the login page, a signed-in user whose role may not use the page gets a 403 page with a link
+home (never a blank map), and a case record outside the user's scope is a 404.
+"""
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponseForbidden, JsonResponse
+from django.template import engines
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +20,8 @@ from django.views.generic import TemplateView
 from frontend import selectors
 from geodata.models import Domain, Region
 from geodata.routing import TRIAGE_NO_COVERAGE, TRIAGE_NO_TEAM, TRIAGE_OUTSIDE_GRID
+from gridops import scopes
+from gridops.models import Report
 from gridops.realtime.access import live_default_stream
 
 # Grid cells are drawn from this zoom on (fetched by bbox); below it the map shows a hint.
@@ -192,3 +203,64 @@ class HomeView(TemplateView):
             },
         )
         return context
+
+
+# --- who may open which page -----------------------------------------------------------------------
+
+# Pages that answer JSON: a refusal is JSON too, never an HTML page or a redirect.
+DATA_PAGES = ("field-cases",)
+
+# Rendered from a string so the 403 page needs no template file of its own; its words come from
+# gettext in Python (makemessages does not read {% translate %} inside a Python string).
+_FORBIDDEN_TEMPLATE = """{% extends "frontend/base.html" %}
+{% block title %}{{ title }}{% endblock %}
+{% block content %}<main class="forbidden-page" data-forbidden="{{ page }}">
+  <h1>{{ title }}</h1>
+  <p>{{ message }}</p>
+  <p><a href="{% url 'home' %}">{{ home }}</a></p>
+</main>{% endblock %}"""
+
+
+def forbidden_page(request, page: str) -> HttpResponseForbidden:
+    """The 403 page: what happened and a link home."""
+    template = engines["django"].from_string(_FORBIDDEN_TEMPLATE)
+    context = {
+        "page": page,
+        "title": _("无权访问"),
+        "message": _("您的账号不能使用此页面。如需使用，请联系管理员调整角色或数据范围。"),
+        "home": _("返回首页"),
+    }
+    return HttpResponseForbidden(template.render(context, request))
+
+
+def _is_page(view_func) -> bool:
+    return (getattr(view_func, "__module__", "") or "").startswith("frontend.")
+
+
+class PageScopeMiddleware:
+    """Applies gridops.scopes.page_allowed to every page of the frontend app (by URL name).
+
+    A frontend view whose name gridops.scopes.PAGES does not list is refused: a new page cannot
+    ship without a decision on who may open it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        name = match.url_name if match is not None else None
+        if name not in scopes.PAGES and not _is_page(view_func):
+            return None  # not a page of this app (API, admin, i18n): their own doors decide
+        user = request.user
+        if scopes.page_allowed(user, name):
+            if name == "case-record" and not scopes.report_visible(user, Report(pk=view_kwargs.get("pk"))):
+                raise Http404
+            return None
+        if name in DATA_PAGES:  # a data address: JSON, never a redirect to the login page
+            return JsonResponse({"detail": _("您无权访问此页面。")}, status=403)
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return forbidden_page(request, name or "")

@@ -24,6 +24,7 @@ from geodata.models import (
     Officer,
     Region,
     Team,
+    UserScope,
     ZoneCell,
 )
 
@@ -158,6 +159,17 @@ class OfficerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("team__base")
+
+
+@admin.register(UserScope)
+class UserScopeAdmin(admin.ModelAdmin):
+    """数据范围: a dispatcher's or supervisor's townships and teams (no row: county-wide)."""
+
+    list_display = ("user", "county_wide")
+    list_filter = ("county_wide",)
+    search_fields = ("user__username", "user__first_name")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("townships", "teams")
 
 
 class _FrozenWhenPublishedMixin:

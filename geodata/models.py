@@ -207,6 +207,38 @@ class Officer(models.Model):
         return f"{self.name}（{self.team}）"
 
 
+class UserScope(models.Model):
+    """What a dispatcher or supervisor looks after: the whole county, or some townships and teams.
+
+    No row means county-wide, so deployments from before scopes keep working; a row that is not
+    county-wide limits the user to reports and cases placed in its townships or held by its teams,
+    those teams' units and the alerts of both. The rules live in gridops/scopes.py.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="gridops_scope",
+    )
+    county_wide = models.BooleanField(_("全县"), default=False)
+    townships = models.ManyToManyField(
+        Region,
+        verbose_name=_("乡镇（街道）"),
+        blank=True,
+        related_name="+",
+        limit_choices_to={"level__in": Region.TOWNSHIP_LEVELS},
+    )
+    teams = models.ManyToManyField(Team, verbose_name=_("执法队伍"), blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "数据范围")
+        verbose_name_plural = _("数据范围")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
 class CoverageVersion(models.Model):
     """One edition of who covers what. Published versions are never edited in place."""
 

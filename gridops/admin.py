@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from geodata.errors import FieldError
+from gridops import scopes
 from gridops.auth import device_key_issue, device_key_revoke
 from gridops.models import Alert, Camera, CaseEvent, Device, Report, ReportPhoto, Unit
 from gridops.services.cases import CasePermissionDenied, case_transition
@@ -93,7 +94,8 @@ class UnitAdmin(LeafletGeoAdmin):
     readonly_fields = ("fix_at", "fix_point", "fix_speed", "fix_heading", "outside_since")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("team", "device").defer("team__base")
+        queryset = super().get_queryset(request).select_related("team", "device").defer("team__base")
+        return scopes.unit_queryset_for(request.user, queryset)  # staff see their scope's units only
 
 
 CASE_FIELDS = (
@@ -215,12 +217,14 @@ class ReportAdmin(_ReadOnlyMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .select_related("matter", "team", "township")
             .defer("township__geom", "team__base")
         )
+        # Staff who are not superusers see (and their record inline shows) their scope's reports.
+        return scopes.report_queryset_for(request.user, queryset)
 
     @admin.display(description=_("编号"), ordering="received_at")
     def number_display(self, report: Report) -> str:
@@ -261,9 +265,10 @@ class AlertAdmin(_ReadOnlyMixin, admin.ModelAdmin):
     exclude = ("point",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .select_related("unit", "team", "township")
             .defer("township__geom", "team__base")
         )
+        return scopes.alert_queryset_for(request.user, queryset)

@@ -32,6 +32,7 @@ from geodata.models import (
     Officer,
     Region,
     Team,
+    UserScope,
     ZoneCell,
 )
 from geodata.revision import geodata_revision_bump
@@ -75,7 +76,11 @@ DEMO_USERS = [
     ("supervisor", "supervisor", "督查员"),
     ("officer", "officer", "城区中队执法队员"),
     ("admin", "admin", "系统管理员"),
+    # A township dispatcher: a dispatcher with a UserScope (丹东街道 + 城区中队); `dispatcher` has
+    # none and is county-wide (gridops/scopes.py).
+    ("dandong", "dispatcher", "丹东街道调度员"),
 ]
+DEMO_TOWNSHIP_DISPATCHER = ("dandong", ["330225001"], ["zh-chengqu"])
 
 
 @dataclass
@@ -306,3 +311,7 @@ def _load_users(teams: dict[str, Team], cell_ids: dict[str, int]) -> None:
             Officer.objects.filter(user=user).update(user=None)
             officer.user = user
             officer.save(update_fields=["user"])
+    username, township_codes, team_codes = DEMO_TOWNSHIP_DISPATCHER
+    scope, _ = UserScope.objects.update_or_create(user=User.objects.get(username=username))
+    scope.townships.set(Region.objects.filter(code__in=township_codes))
+    scope.teams.set(Team.objects.filter(code__in=team_codes))

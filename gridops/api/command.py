@@ -2,17 +2,29 @@
 
 GET /api/v1/summary/            today's reports, open, overdue, triage, units on patrol, alerts
 GET /api/v1/cameras/[?township=]  registered cameras (GeoJSON points; heading, field of view)
+
+Both are the command centre's: dispatchers, supervisors and administrators (403 for other roles),
+each figure and camera within the caller's scope (gridops/scopes.py).
 """
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridops import scopes
 from gridops.selectors import command as selectors
+
+
+class CommandsRole(BasePermission):
+    message = gettext_lazy("只有调度员、督查员和管理员可以查看。")
+
+    def has_permission(self, request, view) -> bool:
+        return scopes.scope_for(request.user).commands
 
 
 class SummarySerializer(serializers.Serializer):
@@ -28,11 +40,11 @@ class SummarySerializer(serializers.Serializer):
 class SummaryView(APIView):
     """今日概况：上报、未办结、超时、在线巡查。"""
 
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (CommandsRole,)
 
     @extend_schema(responses={200: SummarySerializer})
     def get(self, request: Request) -> Response:
-        return Response(selectors.command_summary())
+        return Response(selectors.command_summary(visible_to=request.user))
 
 
 class CameraSerializer(serializers.Serializer):
@@ -72,11 +84,13 @@ class _FeatureCollection(serializers.Serializer):
 class CameraListView(APIView):
     """已登记的摄像头（GeoJSON），含朝向和视场。"""
 
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (CommandsRole,)
 
     @extend_schema(responses={200: _FeatureCollection})
     def get(self, request: Request) -> Response:
-        cameras = selectors.camera_list(township=request.query_params.get("township") or None)
+        cameras = selectors.camera_list(
+            township=request.query_params.get("township") or None, visible_to=request.user
+        )
         return Response(
             {"type": "FeatureCollection", "features": [CameraSerializer(c).data for c in cameras]}
         )

@@ -5,7 +5,11 @@
     GET /api/v1/indicators/review.xlsx?kind=daily|weekly|monthly&date=YYYY-MM-DD[&township=&team=]
         the review report (日碰头、周例会、月通报) as an Excel workbook
 
-Supervisors, dispatchers, administrators and superusers only (403 for everyone else). Dates are
+Supervisors, dispatchers, administrators and superusers only (403 for everyone else). A scoped
+supervisor or dispatcher (gridops/scopes.py) reads one of their townships or teams at a time:
+without `township` / `team` the first township of their scope (else its first team); a township
+or team outside the scope answers 400 exactly as an unknown one does (existence is not told).
+Dates are
 Asia/Shanghai calendar days; a bad date, an end before the start, a span over 366 days or an
 unknown township or team answers 400 naming the parameter.
 """
@@ -27,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geodata.errors import FieldError
+from gridops import scopes
 from gridops.selectors import indicators as selectors
 from gridops.selectors.reviews import REVIEW_KINDS, XLSX_TYPE, review_workbook
 
@@ -35,7 +40,7 @@ class ReadsIndicators(permissions.BasePermission):
     message = gettext_lazy("只有督查员、调度员和管理员可以查看效能指标。")
 
     def has_permission(self, request, view) -> bool:
-        return selectors.user_reads_indicators(user=request.user)
+        return scopes.may_read_indicators(request.user)
 
 
 # --- Documentation of the answers ------------------------------------------------------------------
@@ -166,6 +171,27 @@ def _code(request: Request, name: str) -> str | None:
     return (request.query_params.get(name) or "").strip() or None
 
 
+def _places(request: Request) -> dict:
+    """The township and team asked for, kept within the caller's scope."""
+    township, team = _code(request, "township"), _code(request, "team")
+    allowed = scopes.indicator_scope(request.user)
+    if allowed is None:
+        return {"township": township, "team": team}
+    townships, teams = allowed
+    if township is None and team is None:
+        if townships:
+            return {"township": min(townships), "team": None}
+        if teams:
+            return {"township": None, "team": min(teams)}
+        raise FieldError("township", _("您的数据范围内没有乡镇或队伍。"))
+    # Both given: their intersection is in scope when either one is.
+    if (township is not None and township in townships) or (team is not None and team in teams):
+        return {"township": township, "team": team}
+    if township is not None and township not in townships:
+        raise FieldError("township", _("未知乡镇（街道）：%(code)s。") % {"code": township})
+    raise FieldError("team", _("未知队伍：%(code)s。") % {"code": team})
+
+
 class _IndicatorView(APIView):
     permission_classes = (ReadsIndicators,)
 
@@ -206,12 +232,7 @@ class IndicatorsView(_IndicatorView):
     def get(self, request: Request) -> Response:
         start = _date(request, "start", timezone.localdate())
         end = _date(request, "end", start)
-        query = {
-            "start": start,
-            "end": end,
-            "township": _code(request, "township"),
-            "team": _code(request, "team"),
-        }
+        query = {"start": start, "end": end, **_places(request)}
         now = timezone.now()
         figures = selectors.indicators_compute(**query, now=now)
         figures["teams"] = selectors.indicators_by_team(**query, now=now)
@@ -246,8 +267,7 @@ class ReviewExportView(_IndicatorView):
         review = review_workbook(
             kind=kind,
             day=_date(request, "date", timezone.localdate()),
-            township=_code(request, "township"),
-            team=_code(request, "team"),
+            **_places(request),
         )
         response = HttpResponse(review.content, content_type=XLSX_TYPE)
         # RFC 6266: an ASCII fallback for old clients, the real (Chinese) name as filename*.

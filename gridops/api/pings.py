@@ -11,6 +11,10 @@ gridops.selectors.units.
     GET  /api/v1/alerts/[?status=&kind=&team=]
     GET  /api/v1/alerts/{id}/
     POST /api/v1/alerts/{id}/acknowledge/    a signed-in user
+
+Who sees which units and alerts is gridops/scopes.py; tracks (track, stops, visited cells,
+activity and the exports) only dispatchers, supervisors and administrators, of the units in their
+scope. A unit or alert outside the caller's scope answers 404 as if it did not exist.
 """
 
 from datetime import datetime, timedelta
@@ -37,6 +41,7 @@ from geodata.api.filters import StrictBooleanFilter
 from geodata.api.serializers import CodeNameSerializer
 from geodata.coords import CRS_CHOICES
 from geodata.models import Team
+from gridops import scopes
 from gridops.auth import DeviceKeyAuthentication, IsTracker
 from gridops.models import Alert, Unit
 from gridops.selectors import replay as replay_selectors
@@ -480,8 +485,13 @@ class UnitViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
     serializer_class = UnitSerializer
     filterset_class = UnitFilter
 
+    # The reads of where a unit has been (PIPL: a person's location track), not where it is now.
+    TRACK_ACTIONS = ("track", "stops", "visited_cells", "activity", "track_gpx", "track_geojson")
+
     def get_queryset(self):
-        return selectors.unit_list()
+        if self.action in self.TRACK_ACTIONS:
+            return scopes.track_unit_queryset_for(self.request.user, selectors.unit_list())
+        return scopes.unit_queryset_for(self.request.user, selectors.unit_list())
 
     def filter_queryset(self, queryset):
         if self.action != "list":  # a detail or track lookup by id ignores the list parameters
@@ -730,7 +740,7 @@ class AlertViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
     filterset_class = AlertFilter
 
     def get_queryset(self):
-        return selectors.alert_list()
+        return scopes.alert_queryset_for(self.request.user, selectors.alert_list())
 
     def filter_queryset(self, queryset):
         if self.action != "list":

@@ -15,6 +15,9 @@
     POST /api/v1/reports/{id}/assign/          dispatcher: {"team": code, "note": ...}
     POST /api/v1/camera-alerts/                camera device key: `Authorization: Device <key>`
 
+Every read and action sees only the reports in the caller's scope (gridops/scopes.py): the list
+leaves the others out, a detail or action on one of them answers 404 as if it did not exist.
+
 Where the source comes from (kept simple on purpose): a member of the grid_worker group reports
 as `grid_worker`; a dispatcher (or admin) may register a 12345 call with `"source": "hotline"`;
 everyone else, and anyone who says `"source": "citizen"`, is a `citizen`. Cameras come through
@@ -49,9 +52,10 @@ from rest_framework.views import APIView
 from geodata.api.filters import StrictBooleanFilter
 from geodata.errors import FieldError
 from geodata.models import Domain, Team
+from gridops import scopes
 from gridops.api import report_serializers as serializers
 from gridops.auth import DeviceKeyAuthentication, IsCamera
-from gridops.models import Camera, Device, Report
+from gridops.models import Camera, Device, Report, Unit
 from gridops.record import record_verify
 from gridops.selectors import reports as selectors
 from gridops.selectors.dispatch import dispatch_recommend
@@ -223,10 +227,12 @@ class ReportViewSet(
             raise exceptions.ValidationError(filterset.errors)
         params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "", [])}
         mine = params.pop("mine", False)
-        return selectors.report_list(**params, reporter=self.request.user if mine else None)
+        user = self.request.user
+        return selectors.report_list(**params, reporter=user if mine else None, visible_to=user)
 
     def get_object(self) -> Report:
-        report = selectors.report_get(pk=int(self.kwargs["pk"]))
+        # Outside the caller's scope reads as absent: 404, never 403 (gridops/scopes.py).
+        report = selectors.report_get(pk=int(self.kwargs["pk"]), visible_to=self.request.user)
         if report is None:
             raise exceptions.NotFound(_("没有编号为 %(id)s 的上报。") % {"id": self.kwargs["pk"]})
         return report
@@ -319,7 +325,14 @@ class ReportViewSet(
     @action(detail=True, methods=["get"], permission_classes=(IsAuthenticated, IsDispatcher))
     def recommend(self, request: Request, pk=None) -> Response:
         """派遣推荐：责任队伍的巡查单元，按可用、距离排序，附理由。"""
-        return Response(dispatch_recommend(report=self.get_object()))
+        rows = dispatch_recommend(report=self.get_object())
+        # A township dispatcher may see a case of a county team whose units are not theirs to see.
+        units = Unit.objects.filter(pk__in=[r["unit"]["id"] for r in rows])
+        visible = set(scopes.unit_queryset_for(request.user, units).values_list("pk", flat=True))
+        rows = [r for r in rows if r["unit"]["id"] in visible]
+        for rank, row in enumerate(rows, start=1):
+            row["rank"] = rank
+        return Response(rows)
 
     @extend_schema(responses={200: serializers.CaseRecordSerializer})
     @action(detail=True, methods=["get"])

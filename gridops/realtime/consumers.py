@@ -10,7 +10,11 @@
     every LIVE_HEARTBEAT_SECONDS ─► group_add again, read the stream head; if it is ahead of what
                was sent (lost notices: Redis down or restarted), send the gap from the DB
     writer ─► at most one frame (a JSON array) per LIVE_FRAME_SECONDS; at most one position per
-               unit per LIVE_POSITION_SECONDS (the latest wins)
+               unit per LIVE_POSITION_SECONDS (the latest wins); a sequenced message outside the
+               user's scope goes as {"seq": n, "type": "withheld", "data": {}} (the numbering
+               stays gap-free), an ephemeral one not at all (gridops/scopes.py)
+    every LIVE_SCOPE_RECHECK_SECONDS ─► the session (or token) still there, the user still
+               active and still allowed this stream? Otherwise close with 4403.
 
 The channel layer only carries notices; PostgreSQL is the record. So the consumer must outlive
 Redis. With channels 4.3 / channels-redis 4.3 a stock consumer does not: its dispatch loop awaits
@@ -26,6 +30,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
+from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -34,20 +39,26 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from gridops import scopes
 from gridops.realtime import events
-from gridops.realtime.access import live_stream_allowed, live_stream_valid
+from gridops.realtime.access import live_stream_valid
 from gridops.realtime.outbox import stream_head, stream_since
 
 logger = logging.getLogger("gridops.realtime")
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
+CLOSE_FORBIDDEN = 4403  # also: the session was revoked, the user deactivated or their scope changed
+WITHHELD = "withheld"  # a sequenced message outside the listener's scope: only its number is sent
+# Messages the consumer itself makes: never filtered.
+_CONTROL_TYPES = (events.HEARTBEAT, events.RELOAD, events.RESUMED, events.ERROR)
 
 LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
 RECEIVE_BACKOFF_MAX_SECONDS = 5.0
@@ -89,7 +100,40 @@ def _user_for_token(key: str):
     return token.user
 
 
-_allowed = database_sync_to_async(live_stream_allowed)
+@database_sync_to_async
+def _listener(user, stream: str):
+    """(allowed, event filter) for this user and stream, read fresh from the database."""
+    scopes.scope_for(user, fresh=True)
+    if not scopes.stream_allowed(user, stream):
+        return False, None
+    return True, scopes.stream_event_filter(user, stream)
+
+
+@database_sync_to_async
+def _recheck(user_id: int, session_key: str | None, session_hash: str | None, token: str | None, stream: str):
+    """The listener of an open console again: (still allowed, event filter). The session (or the
+    token) must still exist and name this user, the user must be active, and the scope must
+    still allow the stream (groups and UserScope are read afresh)."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False, None
+    if token is not None:
+        if not Token.objects.filter(key=token, user_id=user_id).exists():
+            return False, None
+    elif session_key is not None:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        data = store.load()  # an empty dict when the session was deleted or has expired
+        if str(data.get(SESSION_KEY)) != str(user_id):
+            return False, None
+        # A password change rotates the hash (Django's own session check does the same).
+        if session_hash and not constant_time_compare(session_hash, user.get_session_auth_hash()):
+            return False, None
+    scopes.scope_for(user, fresh=True)
+    if not scopes.stream_allowed(user, stream):
+        return False, None
+    return True, scopes.stream_event_filter(user, stream)
+
+
 _head = database_sync_to_async(stream_head)
 
 
@@ -126,6 +170,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._layer_ok = True
+        self._visible = None  # None: everything on the stream may be sent; else a predicate
+        self._identity: tuple | None = None  # (user id, session key, session hash, token)
 
     # --- ASGI plumbing -------------------------------------------------------------------------
 
@@ -194,15 +240,45 @@ class LiveConsumer(AsyncWebsocketConsumer):
             since = _non_negative_int(params["since"][-1])
             if since is None:
                 return await self._refuse(CLOSE_BAD_REQUEST, "since", _("since 应为非负整数。"))
-        if not await _allowed(user, self.stream):
+        allowed, self._visible = await _listener(user, self.stream)
+        if not allowed:
             return await self._refuse(CLOSE_FORBIDDEN, "stream", _("您无权收听该数据流。"))
+        self._identity = self._identity_of(user, token)
         self.group = events.stream_group(self.stream)
         # Join the group before reading the database: an event numbered in between is then both
         # read and noticed (the notice is dropped as a duplicate) rather than neither.
         await self._group_add()
-        self._tasks = [asyncio.ensure_future(self._writer()), asyncio.ensure_future(self._heartbeats())]
+        self._tasks = [
+            asyncio.ensure_future(self._writer()),
+            asyncio.ensure_future(self._heartbeats()),
+            asyncio.ensure_future(self._rechecks()),
+        ]
         await self._resume(since)
         logger.info("live %s: console of user %s connected (since=%s)", self.stream, user.pk, since)
+
+    def _identity_of(self, user, token: str) -> tuple:
+        """What the re-check verifies: the token, or the session (key and auth hash)."""
+        if token:
+            return (user.pk, None, None, token)
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        return (user.pk, key, session.get(HASH_SESSION_KEY) if key else None, None)
+
+    async def _rechecks(self) -> None:
+        """Close the console once its user may no longer listen (revocation within seconds)."""
+        while True:
+            await asyncio.sleep(settings.LIVE_SCOPE_RECHECK_SECONDS)
+            try:
+                allowed, visible = await _recheck(*self._identity, self.stream)
+            except Exception:
+                logger.exception("live %s: scope re-check failed; trying again", self.stream)
+                continue
+            if not allowed:
+                logger.info("live %s: user %s may no longer listen, closing", self.stream, self._identity[0])
+                self._tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+                await self._refuse(CLOSE_FORBIDDEN, "stream", _("您的登录已失效或权限已变更。"))
+                return
+            self._visible = visible
 
     async def _refuse(self, code: int, field: str, message: str) -> None:
         # Not the query string: it may carry the token.
@@ -417,6 +493,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self._position_timer = asyncio.get_running_loop().call_at(next_due, self._wake.set)
         return due
 
+    def _scoped(self, frame: list[dict]) -> list[dict]:
+        """The frame as this listener may see it: out-of-scope sequenced messages keep only their
+        number (so the client sees no gap), out-of-scope ephemeral ones are dropped."""
+        visible, result = self._visible, []
+        for m in frame:
+            if m["type"] in _CONTROL_TYPES or visible(m):
+                result.append(m)
+            elif m.get("seq") is not None:
+                result.append({"seq": m["seq"], "type": WITHHELD, "stream": m.get("stream"), "data": {}})
+        return result
+
     async def _writer(self) -> None:
         """Sends the queued messages as one frame at most every LIVE_FRAME_SECONDS."""
         loop = asyncio.get_running_loop()
@@ -432,6 +519,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 frame, self._pending = self._pending, []
                 if self._positions:
                     frame.extend(self._take_due_positions(loop.time()))
+                if self._visible is not None:
+                    frame = self._scoped(frame)
                 if not frame:
                     continue
                 if len(frame) > 2 * settings.LIVE_RESUME_MAX_EVENTS:  # a console that cannot keep up

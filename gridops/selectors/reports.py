@@ -1,14 +1,16 @@
 """Reads of reports for the API, the admin and (later) the command centre.
 
-Who may see what: every signed-in user reads reports for now (scopes per township/team arrive
-with the security issue); the reporter's phone number is shown in full only to dispatchers,
-administrators and staff, and masked (138****1234) for everyone else.
+Who may see which reports is gridops/scopes.py: pass `visible_to=<user>` and the answer holds only
+the reports in that user's scope (omit it only for reads that are not on a user's behalf: relays,
+timers, exports already scoped). The reporter's phone number is shown in full only to
+dispatchers, administrators and staff, and masked (138****1234) for everyone else.
 """
 
 from datetime import datetime
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from gridops import scopes
 from gridops.deadlines import OPEN
 from gridops.models import CaseEvent, Report, ReportPhoto
 
@@ -67,8 +69,10 @@ def report_list(
     routed: bool | None = None,
     since: datetime | None = None,
     reporter=None,
+    visible_to=None,
 ) -> QuerySet[Report]:
-    """Reports, newest first, with what a list row shows (no photos loaded, only counted)."""
+    """Reports, newest first, with what a list row shows (no photos loaded, only counted);
+    with `visible_to`, only those in that user's scope."""
     queryset = (
         Report.objects.select_related("matter", "team", "township", "cell", "reporter")
         .defer(*_RELATED_GEOMETRY)
@@ -95,6 +99,8 @@ def report_list(
         queryset = queryset.filter(received_at__gte=since)
     if reporter is not None:
         queryset = queryset.filter(reporter=reporter)
+    if visible_to is not None:
+        queryset = scopes.report_queryset_for(visible_to, queryset)
     return queryset
 
 
@@ -129,5 +135,10 @@ def report_detail_queryset() -> QuerySet[Report]:
     )
 
 
-def report_get(*, pk: int) -> Report | None:
-    return report_detail_queryset().filter(pk=pk).first()
+def report_get(*, pk: int, visible_to=None) -> Report | None:
+    """The report with everything its detail shows; None if there is none, or (with `visible_to`)
+    if it lies outside that user's scope — the caller answers 404 either way."""
+    queryset = report_detail_queryset()
+    if visible_to is not None:
+        queryset = scopes.report_queryset_for(visible_to, queryset)
+    return queryset.filter(pk=pk).first()

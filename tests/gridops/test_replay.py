@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.contrib.auth.models import Group
 from django.db.models import F, FloatField, Func
 from django.urls import reverse
 from django.utils import timezone
@@ -252,7 +253,9 @@ def test_cell_dwell_counts_time_between_fixes_in_the_same_cell():
 @pytest.fixture
 def client(django_user_model) -> APIClient:
     client = APIClient()
-    client.force_login(django_user_model.objects.create_user("supervisor", password="pw-123456"))
+    user = django_user_model.objects.create_user("supervisor", password="pw-123456")
+    user.groups.add(Group.objects.get_or_create(name="supervisor")[0])  # tracks: gridops/scopes.py
+    client.force_login(user)
     return client
 
 

@@ -210,6 +210,7 @@ def test_hotline_source_only_for_dispatchers(tiny_county, dispatcher, citizen):
 
 
 def test_reporter_phone_is_masked_for_users_who_are_not_dispatchers(tiny_county, dispatcher, worker):
+    tiny_county.cells[(0, 0)].workers.add(worker)  # the report is in their cell (gridops/scopes.py)
     report_id = (
         _client(dispatcher)
         .post(URL, body(source="hotline", reporter_phone="13812341234"), format="json")
@@ -398,8 +399,11 @@ def test_detail_has_timeline_and_404_in_chinese(api):
 # --- list ---------------------------------------------------------------------------------------
 
 
-def test_list_filters_and_pagination(tiny_county, worker, citizen):
-    w, c = _client(worker), _client(citizen)
+def test_list_filters_and_pagination(tiny_county, worker, citizen, dispatcher):
+    # The worker reads through a county-wide dispatcher: a grid worker sees only their own
+    # reports and their cells' (gridops/scopes.py).
+    c = _client(citizen)
+    w = _client(worker)
     w.post(URL, body(), format="json")
     w.post(URL, body(lon=121.05, lat=29.05), format="json")
     c.post(URL, body(lon=121.035, lat=29.035, matter="SC-001"), format="json")
@@ -409,6 +413,8 @@ def test_list_filters_and_pagination(tiny_county, worker, citizen):
         assert response.status_code == 200, response.content
         return [r["team"]["code"] if r["team"] else None for r in response.json()["results"]]
 
+    assert ids(w) == [None, "zh-1"]  # only their own: the citizen's report is not in their cells
+    w = _client(dispatcher)
     assert ids(w) == ["market", None, "zh-1"]  # newest first
     assert ids(w, team="zh-1") == ["zh-1"]
     assert ids(w, township="330225101") == ["market"]
@@ -416,7 +422,7 @@ def test_list_filters_and_pagination(tiny_county, worker, citizen):
     assert ids(w, status="triage") == [None]
     assert ids(w, source="citizen") == ["market"]
     assert ids(w, matter="SC-001") == ["market"]
-    assert ids(w, mine="1") == [None, "zh-1"]
+    assert ids(_client(worker), mine="1") == [None, "zh-1"]
     assert ids(w, since="2999-01-01T00:00:00+08:00") == []
     page = w.get(URL, {"page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
