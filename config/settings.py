@@ -244,6 +244,23 @@ DISPATCH_MAX_CASES_IN_HAND = env_int("GRIDOPS_DISPATCH_MAX_CASES_IN_HAND", 3)
 # A unit "on patrol" has sent a fix within this many seconds (the command centre's header).
 PATROL_ACTIVE_SECONDS = env_int("GRIDOPS_PATROL_ACTIVE_SECONDS", 600)
 
+# --- JT/T 808 gateway (gridops/jt808/, `manage.py gridops_jt808`, docs/JT808.md) ---------------
+# Where vehicle terminals connect; the largest message body accepted (a split message reassembled).
+# A terminal's fixes are stored as soon as the read that brought them is handled, those arriving
+# meanwhile as the next batch (group commit), at the latest at JT808_FLUSH_FIXES buffered fixes;
+# JT808_FLUSH_SECONDS > 0 makes each batch wait that long for more (fewer, larger batches, more
+# latency: docs/JT808.md has both measured). A connection silent for JT808_IDLE_SECONDS is closed.
+JT808_HOST = env("GRIDOPS_JT808_HOST", "0.0.0.0")
+JT808_PORT = env_int("GRIDOPS_JT808_PORT", 6808)
+JT808_MAX_BODY = env_int("GRIDOPS_JT808_MAX_BODY", 64 * 1024)
+JT808_FLUSH_SECONDS = env_float("GRIDOPS_JT808_FLUSH_SECONDS", 0.0)
+JT808_FLUSH_FIXES = env_int("GRIDOPS_JT808_FLUSH_FIXES", 50)
+JT808_IDLE_SECONDS = env_float("GRIDOPS_JT808_IDLE_SECONDS", 300.0)
+if not (0 < JT808_PORT < 65536 and JT808_MAX_BODY >= 1024 and JT808_FLUSH_SECONDS >= 0 < JT808_FLUSH_FIXES):
+    raise ImproperlyConfigured(
+        "GRIDOPS_JT808_PORT must be 1–65535, GRIDOPS_JT808_MAX_BODY ≥ 1024, *_FLUSH_SECONDS ≥ 0, *_FIXES ≥ 1."
+    )
+
 # A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
 TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
 

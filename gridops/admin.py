@@ -38,11 +38,29 @@ class _ReadOnlyMixin:
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "key_state", "key_prefix", "key_issued_at", "last_seen_at")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "key_state",
+        "key_prefix",
+        "key_issued_at",
+        "jt808_terminal",
+        "last_seen_at",
+    )
     list_filter = ("kind",)
-    search_fields = ("code", "name")
-    exclude = ("key_hash",)
-    readonly_fields = ("key_prefix", "key_issued_at", "revoked_at", "last_seen_at", "created_at")
+    search_fields = ("code", "name", "jt808_terminal")
+    # JT/T 808 binding: the terminal number is edited here; its authentication code is issued by
+    # the gateway at registration (gridops/jt808/registry.py) and only its hash is kept.
+    exclude = ("key_hash", "jt808_auth_hash")
+    readonly_fields = (
+        "key_prefix",
+        "key_issued_at",
+        "revoked_at",
+        "last_seen_at",
+        "created_at",
+        "jt808_auth_issued_at",
+    )
     actions = ("issue_key", "revoke_key")
 
     @admin.display(description=_("密钥状态"))

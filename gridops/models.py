@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +56,20 @@ class Device(models.Model):
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
     last_seen_at = models.DateTimeField(_("最后通信"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # JT/T 808 terminals (gridops/jt808/): the terminal number of the message header (BCD "phone
+    # number", 12 digits in 2013, 20 in 2019) and the SHA-256 of the authentication code issued at
+    # registration (0x8100), like the device key: the code itself is never stored.
+    jt808_terminal = models.CharField(
+        _("JT/T 808 终端号"),
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{1,20}$", _("终端号应为 1 到 20 位数字。"))],
+        help_text=_("终端手机号（2013 版 12 位，2019 版 20 位）；留空表示不走 JT/T 808 网关。"),
+    )
+    jt808_auth_hash = models.CharField(_("JT/T 808 鉴权码摘要"), max_length=64, blank=True)
+    jt808_auth_issued_at = models.DateTimeField(_("JT/T 808 鉴权码签发时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("设备")

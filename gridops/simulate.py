@@ -54,6 +54,8 @@ FOOT_KMH = 5.0
 STRAY_SECONDS = 420.0  # real seconds outside the zone: more than the 300 s geofence dwell
 NEARBY_TARGETS = 12  # a patrol picks its next stop among this many nearby cell centres of its zone
 STRAY_EVERY_SECONDS = 600.0  # on average one unit strays this often (simulated time)
+JT808_BLIND_EVERY_SECONDS = 300.0  # a JT/T 808 vehicle loses coverage this often (simulated time) …
+JT808_BLIND_SECONDS = 60.0  # … for this long; its fixes then arrive as one 0x0704 batch
 RETRY_SHARE = 0.05  # reports re-sent with the same client_uuid, as a phone that lost the answer
 DUPLICATE_FIX_SHARE = 0.08
 OUT_OF_ORDER_SHARE = 0.08
@@ -116,6 +118,8 @@ class SimConfig:
     start_timeout: float = 0.0  # give up planning after this long; 0 = keep trying
     alert_types: tuple[str, ...] = FALLBACK_ALERT_TYPES
     desk_rate: float = DESK_RATE  # case steps per second (before speedup); 0 = cases stay as reported
+    jt808_vehicles: int = 0  # vehicles driven as JT/T 808 terminals over TCP (0 = all over HTTP)
+    jt808_address: str = "127.0.0.1:6808"  # the gateway (manage.py gridops_jt808)
 
 
 class Totals:
@@ -144,6 +148,12 @@ def totals_line(c: dict[str, int], elapsed: float) -> str:
         f"{g('pings_failed', 0)} failed batches | strays {g('strays', 0)} | cases {g('case_steps', 0)} "
         f"steps ({g('cases_closed', 0)} closed), {g('case_refused', 0)} refused, {g('case_failed', 0)} "
         f"failed | connection errors {g('connection_errors', 0)}"
+        + (
+            f" | jt808 fixes {g('jt808_fixes_ok', 0)} ok, {g('jt808_fixes_refused', 0)} refused, "
+            f"{g('jt808_batches', 0)} 0x0704 batches, {g('jt808_errors', 0)} errors"
+            if any(k.startswith("jt808_") for k in c)
+            else ""
+        )
     )
 
 
@@ -578,6 +588,107 @@ class Patrols(Actor):
         vehicle.pending = []
 
 
+class Jt808Patrols(Patrols):
+    """Vehicles with a JT/T 808 terminal (their device has a terminal number): the same driving as
+    Patrols, but each fix goes to the gateway over TCP as a 0x0200 location report, after 0x0100
+    registration and 0x0102 authentication. Now and then a vehicle loses coverage for a while: its
+    fixes are kept and sent as one 0x0704 batch (盲区补报) when it is back."""
+
+    def __init__(self, sim: "Simulator", units: list[dict]) -> None:
+        super().__init__(sim, units)
+        self.name = "sim-jt808"
+        host, _, port = sim.config.jt808_address.rpartition(":")
+        self.address = (host or "127.0.0.1", int(port or 6808))
+        self.numbers = {u["code"]: u["jt808_terminal"] for u in units}
+        self.terminals: dict = {}  # unit code → connected, authenticated Terminal
+        self.blind_until: dict[str, float] = {}
+        self.next_blind = time.monotonic() + self.rng.expovariate(
+            1 / (JT808_BLIND_EVERY_SECONDS / sim.config.speedup)
+        )
+
+    def _move(self, vehicle: Vehicle, now: float) -> None:
+        super()._move(vehicle, now)
+        if now >= self.next_blind:
+            self.next_blind = now + self.rng.expovariate(
+                1 / (JT808_BLIND_EVERY_SECONDS / self.sim.config.speedup)
+            )
+            self.blind_until[vehicle.code] = now + JT808_BLIND_SECONDS / self.sim.config.speedup
+            logger.info("%s loses coverage", vehicle.code)
+        if now < self.blind_until.get(vehicle.code, 0.0):
+            return  # no coverage: the terminal keeps its fixes
+        self._transmit(vehicle)
+
+    def _send(self, vehicle: Vehicle) -> None:
+        """HTTP batches are not for these vehicles (Patrols.step calls this at PING_BATCH fixes)."""
+
+    def _terminal(self, vehicle: Vehicle):
+        from gridops.jt808 import protocol as p
+        from gridops.jt808.terminal import Terminal
+
+        term = self.terminals.get(vehicle.code)
+        if term is not None:
+            return term
+        term = Terminal(*self.address, self.numbers[vehicle.code]).connect()
+        result, _code = term.register(plate=vehicle.code)
+        if result != p.REGISTER_OK or term.authenticate() != p.RESULT_OK:
+            term.close()
+            raise ConnectionRefusedError(
+                f"terminal {self.numbers[vehicle.code]} refused (0x8100 result {result})"
+            )
+        self.terminals[vehicle.code] = term
+        return term
+
+    def _transmit(self, vehicle: Vehicle) -> None:
+        from gridops.jt808 import protocol as p
+        from gridops.jt808.terminal import TerminalError
+
+        if not vehicle.pending:
+            return
+        fixes = [
+            p.Location(
+                alarm=0,
+                status=p.STATUS_ACC | p.STATUS_POSITIONED,
+                lat=item["lat"],
+                lon=item["lon"],
+                altitude=5,
+                speed=item["speed"],
+                direction=round(item["heading"]) % 360,
+                at=datetime.fromisoformat(item["t"]),
+                extras={p.EXTRA_SATELLITES: bytes([self.rng.randint(6, 14)])},
+            )
+            for item in vehicle.pending
+        ]
+        try:
+            term = self._terminal(vehicle)
+            if len(fixes) == 1:
+                result = term.location(fixes[0])
+            else:
+                result = term.batch(fixes)
+                self.sim.totals.add(jt808_batches=1)
+        except (OSError, TerminalError) as exc:
+            self.sim.totals.add(jt808_errors=1)
+            logger.warning("%s: JT/T 808 gateway at %s:%s: %r", vehicle.code, *self.address, exc)
+            broken = self.terminals.pop(vehicle.code, None)
+            if broken is not None:
+                broken.close()
+            vehicle.pending = vehicle.pending[-60:]  # keep the newest few minutes for the next try
+            return
+        if result == p.RESULT_OK:
+            self.sim.totals.add(jt808_fixes_ok=len(fixes))
+        else:
+            self.sim.totals.add(jt808_fixes_refused=len(fixes))
+            if result == p.RESULT_FAILURE:  # e.g. the gateway restarted: sign in again next time
+                self.terminals.pop(vehicle.code).close()
+        vehicle.pending = []
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            for term in self.terminals.values():
+                term.close()
+
+
 @dataclass(frozen=True)
 class Duty:
     """One queue of the desk: the cases in these states (looked at in this order), worked by one role."""
@@ -897,8 +1008,13 @@ class Simulator:
         else:
             logger.warning("no gridworker token in the credentials file: no grid-worker reports")
         self.actors.append(Cameras(self, creds.get("cameras") or []))
-        patrols = Patrols(self, creds.get("units") or [])
+        units = creds.get("units") or []
+        jt808 = [u for u in units if u.get("jt808_terminal")][: self.config.jt808_vehicles]
+        patrols = Patrols(self, [u for u in units if u not in jt808])
         self.actors.append(patrols)
+        if jt808:
+            self.actors.append(Jt808Patrols(self, jt808))
+            self.out(f"[sim] {len(jt808)} vehicles over JT/T 808 to {self.config.jt808_address}")
         desk = self._desk(creds.get("tokens") or {})
         plan = self.plan
         self.out(

@@ -12,6 +12,11 @@ PORT=${PORT:-8000}
 SIMULATE=${SIMULATE:-1}
 SIM_ARGS=${SIM_ARGS:-}
 WORKER=${WORKER:-1}
+# The JT/T 808 gateway (vehicle terminals over TCP; JT808=0 turns it off) and how many demo vehicles
+# the simulator drives through it instead of HTTP.
+JT808=${JT808:-1}
+JT808_PORT=${JT808_PORT:-6808}
+JT808_VEHICLES=${JT808_VEHICLES:-6}
 # One worker process per core: request handling is CPU-bound Python (GIL); consoles may connect
 # to any worker (the channel layer carries the notices between processes).
 WORKERS=${WORKERS:-2}
@@ -21,15 +26,23 @@ SIM_HOST=$HOST
 
 sim_pid=
 worker_pid=
+jt808_pid=
 serve_pid=
 stop_children() {
   # SIGTERM is Celery's warm shutdown: the running task finishes (acks late), then it exits.
-  for pid in $sim_pid $worker_pid $serve_pid; do kill "$pid" 2>/dev/null; done
+  for pid in $sim_pid $jt808_pid $worker_pid $serve_pid; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
 }
 trap stop_children EXIT
 trap 'exit 130' INT TERM
 
+if [ "$JT808" != 0 ]; then
+  # Like the web workers, it leaves numbering events to the relay process gridops_serve starts.
+  GRIDOPS_OUTBOX_RELAY=process "$PY" manage.py gridops_jt808 --host "$HOST" --port "$JT808_PORT" &
+  jt808_pid=$!
+  echo "[demo] JT/T 808 gateway on $HOST:$JT808_PORT (pid $jt808_pid); JT808=0 make demo runs without it"
+  SIM_ARGS="--jt808-vehicles $JT808_VEHICLES --jt808-address $SIM_HOST:$JT808_PORT $SIM_ARGS"
+fi
 if [ "$SIMULATE" != 0 ]; then
   # shellcheck disable=SC2086
   "$PY" manage.py gridops_simulate --base-url "http://$SIM_HOST:$PORT" $SIM_ARGS &

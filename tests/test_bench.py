@@ -162,3 +162,19 @@ def test_memory_benchmark_runs(tmp_path):
     assert run["cells"] == 600
     assert 0 < run["django_and_app"] <= run["with_index"] <= run["after_use"]
     assert run["index_mb"] == pytest.approx(run["with_index"] - run["django_and_app"], abs=0.2)
+
+
+@pytest.mark.slow
+def test_jt808_benchmark_runs(tmp_path):
+    """bench/jt808.py --tiny: terminals sign in over TCP, every location report is answered OK
+    and stored once, and every fix reaches every console on /ws/live/; speed is not asserted."""
+    out = tmp_path / "jt808.json"
+    done = run_bench("bench/jt808.py", "--tiny", "--database", "gridops_bench_jt808_smoke", out=out)
+    assert "0x0200 from 20 terminals" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    a, b = result["throughput"], result["latency"]
+    assert a["answered_ok"] > 0 and a["answered_other"] == 0
+    assert a["pings_stored"] == a["answered_ok"] + b["fixes_sent"]
+    assert b["fixes_sent"] > 0 and b["answered"] == {"0": b["fixes_sent"]}
+    assert b["missed"] == 0 and b["deliveries"] == b["fixes_sent"] * b["consoles"]
+    assert 0 < b["latency_p50_ms"] <= b["latency_p99_ms"] <= b["latency_max_ms"]

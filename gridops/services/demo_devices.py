@@ -32,6 +32,9 @@ CAMERA_VIEW_METRES = 80.0  # depth of the field-of-view sector in front of a cam
 CAMERA_VIEW_DEGREES = 60.0  # opening angle of the sector
 VEHICLES_PER_TEAM = 2
 FOOT_PATROL_TEAMS = 3  # the first comprehensive teams (by code) also get an officer on foot
+# The last vehicle of each team has a JT/T 808 terminal number too (gridops/jt808/): the simulator's
+# --jt808-vehicles drives such vehicles over TCP through the gateway instead of HTTP.
+JT808_PREFIX = "0133"  # 12 digits: 0133 + team number (4) + vehicle number (4)
 OPEN311_USERNAME = "open311"  # the 12345 hotline's integration account (Open311 api_key)
 _M_PER_DEG_LAT = 111_200.0
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -155,6 +158,10 @@ def _unit_rows(rng: random.Random, known_keys: dict[str, str], issued: list[int]
             device, _ = Device.objects.update_or_create(
                 code=f"dev-{code}", defaults={"name": f"{name}定位终端", "kind": device_kind}
             )
+            terminal = _jt808_terminal(t, code)
+            if terminal and device.jt808_terminal != terminal:
+                device.jt808_terminal = terminal
+                device.save(update_fields=["jt808_terminal"])
             unit, created = Unit.objects.get_or_create(
                 code=code, defaults={"name": name, "kind": kind, "team": team, "device": device}
             )
@@ -173,9 +180,17 @@ def _unit_rows(rng: random.Random, known_keys: dict[str, str], issued: list[int]
                     "device": device.code,
                     "device_kind": device_kind,
                     "key": _ensure_key(device, known_keys, issued),
+                    "jt808_terminal": terminal,
                 }
             )
     return rows
+
+
+def _jt808_terminal(team_index: int, unit_code: str) -> str | None:
+    """The JT/T 808 terminal number of a demo unit: the last vehicle of each team has one."""
+    if not unit_code.endswith(f"-car-{VEHICLES_PER_TEAM}"):
+        return None
+    return f"{JT808_PREFIX}{team_index + 1:04d}{VEHICLES_PER_TEAM:04d}"
 
 
 def _tokens() -> dict[str, str]:

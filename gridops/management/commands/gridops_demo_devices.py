@@ -30,3 +30,8 @@ class Command(BaseCommand):
             f"demo devices: {len(credentials.cameras)} cameras, {len(credentials.units)} units, "
             f"{len(credentials.tokens)} API tokens; {credentials.issued} keys issued; credentials in {path}"
         )
+        terminals = [u for u in credentials.units if u.get("jt808_terminal")]
+        self.stdout.write(
+            f"JT/T 808 terminals bound: {len(terminals)} vehicles "
+            f"({', '.join(u['jt808_terminal'] for u in terminals[:3])}{', …' if len(terminals) > 3 else ''})"
+        )

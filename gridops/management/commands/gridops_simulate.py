@@ -37,6 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--speedup", type=float, default=1.0, help="compress traffic and movement")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--start-timeout", type=float, default=0, help="give up if the server is not up")
+        parser.add_argument(
+            "--jt808-vehicles",
+            type=int,
+            default=0,
+            help="drive this many demo vehicles (those with a terminal number) as JT/T 808 terminals",
+        )
+        parser.add_argument(
+            "--jt808-address", default="127.0.0.1:6808", help="the JT/T 808 gateway host:port"
+        )
 
     def handle(self, *args, **o):
         if o["rate"] < 0 or o["desk_rate"] < 0 or o["speedup"] <= 0 or o["duration"] < 0:
@@ -54,6 +63,8 @@ class Command(BaseCommand):
             seed=o["seed"],
             start_timeout=o["start_timeout"],
             alert_types=_alert_types(),
+            jt808_vehicles=max(0, o["jt808_vehicles"]),
+            jt808_address=o["jt808_address"],
         )
         sim = Simulator(config, out=lambda line: self.stdout.write(line))
         signal.signal(signal.SIGTERM, lambda *_: sim.stop.set())
