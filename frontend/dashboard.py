@@ -26,6 +26,7 @@ from gridops.selectors.indicators import (
     user_reads_indicators,
 )
 from gridops.selectors.reviews import REVIEW_KINDS
+from inspections.models import CreditColour
 
 
 def dashboard_periods(today) -> dict:
@@ -66,6 +67,10 @@ def dashboard_i18n() -> dict:
         "badRange": _("结束日期不能早于开始日期。"),
         "teamColumn": _("队伍"),
         "townshipColumn": _("乡镇（街道）"),
+        "inspectionsVisits": _("%(before)s 户次 → %(after)s 次联合检查"),
+        "inspectionsColour": _(
+            "联合检查 %(joint)s（已结案 %(closed)s）· 双随机 %(draw)s（已出结果 %(done)s）"
+        ),
     }
 
 
@@ -95,12 +100,15 @@ class DashboardView(SupervisorRequiredMixin, TemplateView):
             periods=periods,
             choices=choices,
             review_kinds=[(kind, str(label)) for kind, label in REVIEW_KINDS.items()],
+            inspection_colours=[(c, str(CreditColour(c).label)) for c in ("red", "yellow", "green")],
             indicators=INDICATORS,
             count_labels=[(key, str(label)) for key, label in COUNT_LABELS.items()],
             page_state={
                 "api": {
                     "indicators": reverse("api:indicators"),
                     "review": reverse("api:indicators-review"),
+                    # Joint inspections and draws (inspections app): county-wide, same period.
+                    "inspections": reverse("inspections:indicators"),
                 },
                 "timeZone": settings.TIME_ZONE,
                 "today": today.isoformat(),

@@ -4,6 +4,7 @@ from django.urls import path
 from frontend.command import CommandView
 from frontend.dashboard import DashboardView
 from frontend.field import FieldCasesView, FieldPageView
+from frontend.inspections import InspectionsView, PublicInspectionsView
 from frontend.phone import ReportPageView, report_service_worker
 from frontend.planner import PlannerView
 from frontend.public import PublicCasesView
@@ -23,6 +24,8 @@ urlpatterns = [
     path("planner/", PlannerView.as_view(), name="planner"),
     path("cases/<int:pk>/record/", CaseRecordView.as_view(), name="case-record"),
     path("public/cases/", PublicCasesView.as_view(), name="public-cases"),
+    path("inspections/", InspectionsView.as_view(), name="inspections"),
+    path("public/inspections/", PublicInspectionsView.as_view(), name="public-inspections"),
     # Everyone signs in here (grid workers and officers are not admin staff); see settings.LOGIN_URL.
     path(
         "accounts/login/",

@@ -346,9 +346,9 @@ PAGES: dict[str, str | Callable[[Scope], bool]] = {
     "field": lambda s: s.everything or s.officer_team_id is not None,
     "field-cases": lambda s: s.everything or s.officer_team_id is not None,
     "planner": lambda s: s.everything or PLANNER in s.roles,
-    # The inspections app (same session as scopes): its own view checks who plans inspections;
-    # its data is not yet put through this module (docs/RELIABILITY.md, "Known gaps").
-    "inspections": SIGNED_IN,
+    # Inspection planning: whoever the inspections API lets write (planners, dispatchers,
+    # supervisors); the app's data is not yet put through this module (docs/RELIABILITY.md).
+    "inspections": lambda s: s.everything or bool(s.roles & {PLANNER, DISPATCHER, SUPERVISOR}),
     "public-inspections": PUBLIC,  # 双随机一公开: published draws are public by law
 }
 

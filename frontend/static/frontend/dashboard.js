@@ -118,7 +118,7 @@ function updateExports() {
 
 // --- Cards and counts -------------------------------------------------------------------------
 function renderCards(data) {
-  for (const card of document.querySelectorAll(".card")) {
+  for (const card of document.querySelectorAll(".card[data-indicator]")) {
     const code = card.dataset.indicator;
     const figure = data.indicators[code];
     const meta = indicatorByCode[code];
@@ -291,6 +291,38 @@ function renderTable(table, rows, key) {
   table.replaceChildren(el("thead", {}, [header]), el("tbody", {}, body.length ? body : [el("tr", {}, [el("td", { text: t.noData, attrs: { colspan: 1 + TABLE_COUNTS.length + state.indicators.length } })])]));
 }
 
+// --- Inspections: visits avoided by joint inspection, inspections by credit colour ---------------
+// County-wide figures of the inspections app for the same period (GET /api/v1/inspections/indicators/).
+async function loadInspections({ start, end }, signal) {
+  const box = document.getElementById("inspection-cards");
+  box.dataset.state = "loading";
+  try {
+    const data = await api.getJSON(state.api.inspections, { params: { start, end }, signal });
+    const avoided = box.querySelector("[data-inspection='visits_avoided']");
+    avoided.querySelector(".card-value").textContent = numberFormat.format(data.joint.visits_avoided);
+    avoided.querySelector(".card-fraction").textContent = fill(t.inspectionsVisits, {
+      before: numberFormat.format(data.joint.visits_before),
+      after: numberFormat.format(data.joint.visits_after),
+    });
+    avoided.dataset.value = String(data.joint.visits_avoided);
+    for (const card of box.querySelectorAll("[data-inspection-colour]")) {
+      const figures = data.by_colour[card.dataset.inspectionColour];
+      card.querySelector(".card-value").textContent = numberFormat.format(figures.total);
+      card.querySelector(".card-fraction").textContent = fill(t.inspectionsColour, {
+        joint: figures.joint,
+        closed: figures.joint_closed,
+        draw: figures.draw,
+        done: figures.draw_done,
+      });
+      card.dataset.value = String(figures.total);
+    }
+    box.dataset.state = "ready";
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    box.dataset.state = "error";
+  }
+}
+
 // --- Loading ----------------------------------------------------------------------------------
 async function load() {
   showFormMessage("");
@@ -303,6 +335,7 @@ async function load() {
   if (controller) controller.abort();
   controller = new AbortController();
   root.dataset.state = "loading";
+  loadInspections(query(), controller.signal);
   try {
     const data = await api.getJSON(state.api.indicators, { params: query(), signal: controller.signal });
     renderCards(data);
