@@ -82,6 +82,7 @@ def prepare(*, cells: int, units: int, pings: int, end) -> list[int]:
     ending at `end`. Returns the unit ids."""
     import numpy as np
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
 
@@ -93,7 +94,9 @@ def prepare(*, cells: int, units: int, pings: int, end) -> list[int]:
     call_command("migrate", verbosity=0)
     geodata_demo_load(cells=cells)
     get_user_model().objects.filter(username="bench-replay").delete()
-    get_user_model().objects.create_user("bench-replay", password="bench-replay-pw")
+    user = get_user_model().objects.create_user("bench-replay", password="bench-replay-pw")
+    # Tracks are read by supervisors (gridops/scopes.py); no scope row: the whole county.
+    user.groups.add(Group.objects.get_or_create(name="supervisor")[0])
     version = coverage_version_in_force()
     teams = list(Team.objects.filter(kind=Team.Kind.COMPREHENSIVE, zones__version=version).distinct())
     Unit.objects.filter(code__startswith="bench-replay-").delete()
