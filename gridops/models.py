@@ -198,6 +198,8 @@ class Report(models.Model):
         CAMERA = "camera", _("视频监控")
         PATROL = "patrol", _("巡查发现")
         OPEN311 = "open311", _("Open311 接口")
+        # A joint inspection (综合查一次) or a drawn check (双随机) opened by the inspections app.
+        INSPECTION = "inspection", _("执法检查")
 
     class Status(models.TextChoices):
         # The closed loop (gridops/lifecycle.py has the transitions and who may make them).

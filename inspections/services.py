@@ -785,12 +785,10 @@ def _case_description(visit: JointVisit, targets: list[Target], checks: list[Pla
 
 
 def inspection_case_open(*, visit: JointVisit, actor) -> Report:
-    """Open the visit's case in the closed loop: a Report (source `patrol`, at the first target)
-    made by the intake service, assigned to the lead team, registered (立案) by `actor` — who must
-    be a dispatcher — and linked from the visit. Opening again returns the same case.
-
-    gridops.Report has no "inspection" kind yet: the link JointVisit.report marks it (the lead is
-    asked for a `Report.kind` field)."""
+    """Open the visit's case in the closed loop: a Report (source `inspection`, at the first
+    target) made by the intake service, assigned to the lead team, registered (立案) by `actor` — who
+    must be a dispatcher — and linked from the visit. Opening again returns the same case. The
+    command centre lists and filters it by that source like any other case."""
     with transaction.atomic():
         visit = JointVisit.objects.select_for_update().select_related("lead_team").get(pk=visit.pk)
         if visit.report_id is not None:
@@ -805,7 +803,7 @@ def inspection_case_open(*, visit: JointVisit, actor) -> Report:
         first = targets[0]
         report, _created = report_submit(
             data=ReportInput(
-                source=Report.Source.PATROL,
+                source=Report.Source.INSPECTION,
                 lon=first.point.x,
                 lat=first.point.y,
                 matter_code=lead_checks[0].matter.code if lead_checks else None,

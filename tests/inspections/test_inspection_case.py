@@ -48,7 +48,7 @@ def test_the_visit_case_goes_round_the_loop_to_closed(visit, county, dispatcher,
     supervisor = make_user(django_user_model, "supervisor", "supervisor")
 
     report = services.inspection_case_open(visit=visit, actor=dispatcher)
-    assert report.status == S.REGISTERED and report.source == Report.Source.PATROL
+    assert report.status == S.REGISTERED and report.source == Report.Source.INSPECTION
     assert report.team == county.teams["yj"] == visit.lead_team
     assert report.matter is None  # the lead team's checks name no matter
     assert [r["code"] for r in report.routing["reasons"]][-1] == "manual_assign"
@@ -84,3 +84,23 @@ def test_only_a_dispatcher_opens_the_case_and_a_refusal_writes_nothing(visit, pl
     assert Report.objects.count() == 0
     visit.refresh_from_db()
     assert visit.report is None and visit.status == JointVisit.Status.PLANNED
+
+
+def test_the_command_centre_lists_inspection_cases_by_their_source(visit, dispatcher, county):
+    """The case is an ordinary case of the queue, found by `?source=inspection`; other reports are not."""
+    from rest_framework.test import APIClient
+
+    report = services.inspection_case_open(visit=visit, actor=dispatcher)
+    other = Report.objects.exclude(pk=report.pk).filter(source=Report.Source.INSPECTION)
+    assert not other.exists()
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    response = client.get("/api/v1/reports/", {"source": "inspection"})
+    assert response.status_code == 200
+    body = response.json()
+    rows = body["features"] if "features" in body else body["results"]
+    numbers = [(r.get("properties") or r)["number"] for r in rows]
+    assert numbers == [report.number]
+    detail = client.get(f"/api/v1/reports/{report.pk}/").json()
+    detail = detail.get("properties", detail)
+    assert detail["source"] == "inspection" and detail["source_display"] == "执法检查"
