@@ -51,6 +51,18 @@ def _relay_stopped_before_the_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (zh-hans): a test that switches to English (a
+    page's language switch, translation.activate) must not change what the next one reads."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _routing_index_always_fresh(settings):
     """Tests change geodata between lookups: check the revision on every lookup."""
     settings.ROUTING_INDEX_CHECK_SECONDS = 0

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from geodata.errors import FieldError
@@ -49,10 +50,12 @@ def _xlsx(rows) -> io.BytesIO:
 
 
 def test_credit_code_check_character_gb32100():
-    assert credit_code_problem("91350100M000100Y43") is None  # the standard's worked example
-    assert "校验位" in credit_code_problem("91350100M000100Y44")
-    assert "18" in credit_code_problem("91350100M000100Y4")
-    assert "I" in credit_code_problem("91350100M00010IY43")
+    # Messages in the default language, whatever an earlier test in this worker left active.
+    with translation.override("zh-hans"):
+        assert credit_code_problem("91350100M000100Y43") is None  # the standard's worked example
+        assert "校验位" in credit_code_problem("91350100M000100Y44")
+        assert "18" in credit_code_problem("91350100M000100Y4")
+        assert "I" in credit_code_problem("91350100M00010IY43")
 
 
 @pytest.mark.parametrize(
