@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from geodata.tiles import TILE_BUFFER, TILE_EXTENT, cell_tile
+from geodata.tiles import OUTLINE_EXTENT, TILE_BUFFER, TILE_EXTENT, cell_tile
 from tests.factories import cell_square
 from tests.geodata.mvt import decode
 
@@ -54,7 +54,7 @@ def test_a_tile_holds_the_cells_it_meets(county, client):
     assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
     assert "max-age=" in response["Cache-Control"]
     layer = decode(response.content)["cells"]
-    assert layer.extent == TILE_EXTENT and layer.version == 2
+    assert layer.extent == OUTLINE_EXTENT and layer.version == 2  # outlines: the coarser grid
     assert len(layer.features) == 12  # columns 0, 1 and the straddling 2; not 3
     assert all(f.type == 3 and len(f.rings) == 1 for f in layer.features)
     # Below the detail zoom: outlines only.
@@ -64,7 +64,9 @@ def test_a_tile_holds_the_cells_it_meets(county, client):
 def test_from_the_detail_zoom_each_cell_has_its_names(county, client, settings):
     assert settings.GRID_TILE_DETAIL_ZOOM == 13
     x, y = tile_of(121.005, 29.005, 13)
-    by_code = {f.properties["code"]: f for f in decode(client.get(url(13, x, y)).content)["cells"].features}
+    layer = decode(client.get(url(13, x, y)).content)["cells"]
+    assert layer.extent == TILE_EXTENT
+    by_code = {f.properties["code"]: f for f in layer.features}
     west = {county.cells[(cx, cy)].code for cx in range(2) for cy in range(4)}
     assert west <= set(by_code)
     assert by_code[county.cells[(0, 0)].code].properties == {
