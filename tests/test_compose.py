@@ -4,6 +4,7 @@ import importlib
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from django.core.management import get_commands
 
@@ -47,3 +48,24 @@ def test_app_services_share_configuration():
         assert env["DATABASE_URL"].startswith("postgis://") and "@db:" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:")
         assert set(services[name]["depends_on"]) == {"db", "redis"}
+
+
+@pytest.mark.django_db
+def test_web_replicas_sit_behind_the_proxy_with_health_checks():
+    """Several web replicas, none publishing a host port; nginx (deploy/nginx.conf) in front,
+    re-resolving the replicas and upgrading websockets; the replicas' health check is /readyz."""
+    services = load_compose()["services"]
+    web, proxy = services["web"], services["proxy"]
+    assert web["deploy"]["replicas"] >= 2
+    assert "ports" not in web and web["expose"] == ["8000"]
+    assert "/readyz" in " ".join(web["healthcheck"]["test"])
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    mount = next(v for v in proxy["volumes"] if v.endswith(":/etc/nginx/nginx.conf:ro"))
+    conf = (ROOT / mount.split(":")[0]).read_text(encoding="utf-8")
+    assert "http://web:8000" in conf and "resolver 127.0.0.11" in conf
+    assert "proxy_set_header Upgrade $http_upgrade" in conf
+    assert conf.count("{") == conf.count("}")
+    from django.test import Client
+
+    assert Client().get("/readyz").status_code in (200, 503)  # the address the health check asks
