@@ -59,6 +59,7 @@ def inspection_api_urls() -> dict:
         "draw": template("inspections:draw-detail"),
         "drawReplay": template("inspections:draw-replay"),
         "drawPublish": template("inspections:draw-publish"),
+        "drawOpenCases": template("inspections:draw-open-cases"),
         "regions": reverse("api:region-list"),
         "caseRecord": reverse("case-record", args=[987654321]).replace("987654321", "{id}"),
         "command": reverse("command"),

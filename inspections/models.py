@@ -410,6 +410,15 @@ class DrawResult(models.Model):
     outcome = models.CharField(_("检查结果"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     outcome_note = models.CharField(_("结果说明"), max_length=500, blank=True)
     outcome_at = models.DateTimeField(_("结果登记时间"), null=True, blank=True)
+    # The drawn check as a case of the closed loop (source 执法检查), once a dispatcher opens it.
+    report = models.OneToOneField(
+        "gridops.Report",
+        verbose_name=_("检查案件"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="draw_result",
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "抽查结果")

@@ -148,13 +148,15 @@ def draw_list(*, published: bool | None = None) -> QuerySet[Draw]:
     return draws
 
 
-def draw_results(*, draw: Draw) -> list[dict]:
-    """The drawn targets with their inspectors' names (the public page shows exactly this)."""
-    results = list(draw.results.select_related("target").order_by("position"))
+def draw_results(*, draw: Draw, with_cases: bool = False) -> list[dict]:
+    """The drawn targets with their inspectors' names (the public page shows exactly this);
+    `with_cases` adds each check's case (number and status) for the planners' page."""
+    results = list(draw.results.select_related("target", "report").order_by("position"))
     officer_ids = {o for r in results for o in r.inspectors}
     names = dict(Officer.objects.filter(pk__in=officer_ids).values_list("id", "name"))
-    return [
-        {
+    rows = []
+    for r in results:
+        row = {
             "position": r.position,
             "target": {"id": r.target_id, "name": r.target.name, "credit_code": r.target.credit_code},
             "colour": r.colour,
@@ -164,8 +166,19 @@ def draw_results(*, draw: Draw) -> list[dict]:
             "outcome_note": r.outcome_note,
             "outcome_at": r.outcome_at,
         }
-        for r in results
-    ]
+        if with_cases:
+            row["case"] = (
+                {
+                    "id": r.report_id,
+                    "number": r.report.number,
+                    "status": r.report.status,
+                    "status_display": r.report.get_status_display(),
+                }
+                if r.report_id
+                else None
+            )
+        rows.append(row)
+    return rows
 
 
 def public_draws() -> QuerySet[Draw]:

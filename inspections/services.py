@@ -826,6 +826,76 @@ def inspection_case_open(*, visit: JointVisit, actor) -> Report:
     return report
 
 
+def draw_result_case_open(*, result: DrawResult, actor) -> Report:
+    """Open a drawn check as a case of the closed loop, as a joint visit's is opened: a Report
+    (source `inspection`, at the target) by the intake service, held by the team of the first
+    inspector drawn for it (the inspectors go together: 双随机 sends them, not a routed team),
+    registered (立案) by `actor` — a dispatcher — and linked from the result. Opening again
+    returns the same case."""
+    with transaction.atomic():
+        result = (
+            DrawResult.objects.select_for_update(of=("self",))
+            .select_related("draw__matter", "target")
+            .get(pk=result.pk)
+        )
+        if result.report_id is not None:
+            return result.report
+        draw, target = result.draw, result.target
+        inspectors = {
+            o.pk: o for o in Officer.objects.filter(pk__in=result.inspectors).select_related("team")
+        }
+        first = inspectors.get(result.inspectors[0]) if result.inspectors else None
+        if first is None:
+            raise FieldError("inspectors", _("该对象没有抽中的执法人员。"))
+        names = "、".join(inspectors[o].name for o in result.inspectors if o in inspectors)
+        description = "\n".join(
+            [
+                _("双随机抽查 #%(id)s（%(day)s，%(domain)s），第 %(n)d 户：%(target)s。")
+                % {
+                    "id": draw.pk,
+                    "day": draw.draw_date.isoformat(),
+                    "domain": Domain(draw.domain).label,
+                    "n": result.position,
+                    "target": target.name,
+                },
+                _("执法人员：%(names)s。") % {"names": names},
+            ]
+        )[:2000]
+        report, _created = report_submit(
+            data=ReportInput(
+                source=Report.Source.INSPECTION,
+                lon=target.point.x,
+                lat=target.point.y,
+                matter_code=draw.matter.code if draw.matter and draw.matter.active else None,
+                description=description,
+                address=target.address,
+            ),
+            reporter=actor,
+            idempotency_key=f"inspection-draw:{draw.pk}:{result.position}",
+        )
+        if report.team_id != first.team_id:
+            report = report_assign(
+                report=report,
+                team=first.team,
+                actor=actor,
+                note=_("双随机抽查：由抽中的执法人员所在队伍办理。"),
+            )
+        if report.status == Report.Status.NEW:
+            report = case_transition(report=report, action="register", actor=actor)
+        result.report = report
+        result.save(update_fields=["report"])
+    logger.info("draw %s #%s: case %s opened", draw.pk, result.position, report.number)
+    return report
+
+
+def draw_cases_open(*, draw: Draw, actor) -> list[Report]:
+    """Open the case of every drawn check of `draw` that has none yet (see draw_result_case_open)."""
+    return [
+        draw_result_case_open(result=result, actor=actor)
+        for result in draw.results.filter(report__isnull=True).order_by("position")
+    ]
+
+
 # --- Double-random draws (双随机一公开) -------------------------------------------------------------------
 
 DRAW_FILTER_KEYS = ("townships", "industries", "colours", "kinds")

@@ -408,6 +408,10 @@ class DrawResultSerializer(serializers.Serializer):
     outcome_at = serializers.DateTimeField(allow_null=True)
 
 
+class DrawResultCaseSerializer(DrawResultSerializer):
+    case = serializers.DictField(allow_null=True, help_text=_("检查案件：id、number、status"))
+
+
 class DrawSerializer(serializers.ModelSerializer):
     matter = serializers.CharField(source="matter.code", read_only=True, allow_null=True, default=None)
     run_by = serializers.SerializerMethodField()
@@ -449,11 +453,11 @@ class DrawDetailSerializer(DrawSerializer):
     class Meta(DrawSerializer.Meta):
         fields = (*DrawSerializer.Meta.fields, "results")
 
-    @extend_schema_field(DrawResultSerializer(many=True))
+    @extend_schema_field(DrawResultCaseSerializer(many=True))
     def get_results(self, obj):
         from inspections.selectors import draw_results
 
-        return draw_results(draw=obj)
+        return draw_results(draw=obj, with_cases=True)
 
 
 class ReplayedSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@
     joint-visits/proposals/  GET (?year&month | ?start&end, ?radius_m) computes; POST commits
     joint-visits/            GET (?start ?end ?status); joint-visits/{id}/ GET
     joint-visits/{id}/open-case/  POST (dispatcher): the case in the closed loop
+    draws/{id}/open-cases/        POST (dispatcher): one case per drawn check
     joint-visits/{id}/cancel/     POST
     draws/                   GET, POST runs; draws/{id}/ GET; draws/{id}/replay/ GET;
     draws/{id}/publish/      POST; draws/{id}/outcome/ POST {position, outcome, note}
@@ -548,6 +549,14 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk=None) -> Response:
         draw = services.draw_publish(draw=self.get_object())
+        return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
+
+    @extend_schema(tags=_TAGS, request=None, responses={200: s.DrawDetailSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="open-cases")
+    def open_cases(self, request: Request, pk=None) -> Response:
+        """生成检查案件（调度员）：每户一件，由抽中的执法人员所在队伍办理，立案后按闭环办理。"""
+        draw = self.get_object()
+        services.draw_cases_open(draw=draw, actor=request.user)
         return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
 
     @extend_schema(

@@ -203,7 +203,26 @@ def test_joint_visits_to_a_closed_case_and_a_published_draw(county, browser, pag
     assert "按种子重放：结果一致" in planner.inner_text("#draw-replay-result")
     planner.click("#draw-publish")
     planner.wait_for_selector("#draw-detail[data-published='true']")
+    assert planner.locator("#draw-open-cases").is_hidden()  # a planner does not open cases
     screenshot(planner, "inspections-draw")
+
+    # The dispatcher opens the drawn checks as cases: one per target, held by the inspectors' team.
+    desk = logged_page(browser, page_log, viewport={"width": 1600, "height": 1000})
+    login(desk, base, "dispatcher", PASSWORD, next_path="/inspections/")
+    desk.wait_for_selector("#inspections[data-state='ready']")
+    desk.click("#tab-draws")
+    desk.click(f"#draw-list li[data-draw-id='{draw.pk}'] button.draw-item")
+    desk.wait_for_selector("#draw-detail[data-state='ready']")
+    desk.click("#draw-open-cases")
+    desk.wait_for_selector(
+        f"#draw-results tr[data-target-id='{targets['C'].pk}'] [data-case-status='registered']"
+    )
+    assert desk.locator("#draw-open-cases").is_hidden()
+    assert desk.inner_text("#draw-seed") == str(draw.seed)  # still exact after the POST
+    drawn = draw.results.count()
+    cases = Report.objects.filter(source=Report.Source.INSPECTION).exclude(pk=report.pk)
+    assert cases.count() == drawn and desk.locator("#draw-results [data-case-status]").count() == drawn
+    desk.context.close()
 
     # Anyone sees the published draw: targets, results, inspectors by name, seed and pool hash.
     public = logged_page(browser, page_log, viewport={"width": 1200, "height": 900})

@@ -183,3 +183,38 @@ def test_filters_narrow_the_pool_and_no_disturbance_targets_are_left_out(pool, c
     with pytest.raises(FieldError) as e:
         services.draw_run(domain=Domain.MARKET, rates={"green": 1.5})
     assert e.value.field == "rates"
+
+
+def test_drawn_checks_become_cases_held_by_the_inspectors_team(pool, county, planner, dispatcher):
+    """Every drawn check opens one case (source 执法检查) held by the team of its first inspector —
+    the market team here, though routing would give the point to a township team — registered, and
+    opened once only; a planner cannot open them."""
+    from rest_framework.test import APIClient
+
+    from gridops.models import Report
+    from gridops.services.cases import CasePermissionDenied
+
+    draw = services.draw_run(domain=Domain.MARKET, seed=7, rates={"green": 0, "yellow": 0, "red": 1})
+    results = list(draw.results.order_by("position"))
+    assert len(results) == 5
+    with pytest.raises(CasePermissionDenied):
+        services.draw_result_case_open(result=results[0], actor=planner)
+    assert not Report.objects.exists()  # the refused step wrote nothing
+
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    response = client.post(f"/api/v1/inspections/draws/{draw.pk}/open-cases/")
+    assert response.status_code == 200, response.content
+    rows = response.json()["results"]
+    assert all(row["case"] and row["case"]["status"] == "registered" for row in rows)
+    reports = Report.objects.filter(source=Report.Source.INSPECTION)
+    assert reports.count() == 5
+    assert set(reports.values_list("team", flat=True)) == {county.teams["market"].pk}
+    first = DrawResult.objects.select_related("report", "target").get(draw=draw, position=1)
+    assert first.target.name in first.report.description
+    assert client.post(f"/api/v1/inspections/draws/{draw.pk}/open-cases/").status_code == 200
+    assert Report.objects.filter(source=Report.Source.INSPECTION).count() == 5  # once only
+    # The public read of a draw shows no case.
+    public = services.draw_publish(draw=draw)
+    body = APIClient().get(f"/api/v1/inspections/public/draws/{public.pk}/")
+    assert body.status_code == 200 and all("case" not in r for r in body.json()["results"])

@@ -584,9 +584,12 @@ function showDraw(draw) {
       el("td", {}, [dot(row.colour), el("span", { text: ` ${t.colourShort[row.colour]}` })]),
       el("td", { className: "draw-inspectors", text: row.inspectors.map((i) => i.name).join("、") }),
       el("td", { text: row.outcome_label }),
+      el("td", { className: "draw-case" }, [drawCaseCell(row.case)]),
     ]),
   );
-  $("draw-results").replaceChildren(...(rows.length ? rows : [el("tr", {}, [el("td", { text: t.noDrawn, attrs: { colspan: 5 } })])]));
+  $("draw-results").replaceChildren(...(rows.length ? rows : [el("tr", {}, [el("td", { text: t.noDrawn, attrs: { colspan: 6 } })])]));
+  // Dispatchers open the drawn checks as cases, all at once, while some have none.
+  $("draw-open-cases").hidden = !state.canOpenCase || !draw.results.some((row) => !row.case);
   const conflicts = draw.conflicts_excluded || [];
   $("draw-conflicts").textContent = conflicts.length
     ? `${t.conflictsExcluded}：${conflicts
@@ -604,6 +607,27 @@ function showDraw(draw) {
   renderPublished(draw);
   box.dataset.state = "ready";
   if (tab === "draws") drawMap();
+}
+
+function drawCaseCell(kase) {
+  if (!kase) return el("span", { className: "muted", text: "—" });
+  return el("a", {
+    text: `${kase.number} · ${kase.status_display}`,
+    attrs: { href: api.caseRecordUrl(kase.id), target: "_blank", rel: "noopener", "data-case-status": kase.status },
+  });
+}
+
+async function openDrawCases() {
+  if (!currentDraw) return;
+  const button = $("draw-open-cases");
+  button.disabled = true;
+  try {
+    currentDraw = await api.openDrawCases(currentDraw.id);
+    showDraw(currentDraw);
+  } catch (error) {
+    pageError(error);
+  }
+  button.disabled = false;
 }
 
 function renderPublished(draw) {
@@ -688,6 +712,7 @@ $("draw-list").addEventListener("click", async (event) => {
 drawForm.addEventListener("submit", runDraw);
 $("draw-replay").addEventListener("click", replayDraw);
 $("draw-publish").addEventListener("click", publishDraw);
+$("draw-open-cases").addEventListener("click", openDrawCases);
 
 // --- start --------------------------------------------------------------------------------------
 async function start() {

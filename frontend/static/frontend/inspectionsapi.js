@@ -96,6 +96,12 @@ export class InspectionsApi {
     return getDrawJSON(at(this.urls.drawReplay, id));
   }
 
+  // One case per drawn check (dispatchers); answers the draw with each check's case.
+  async openDrawCases(id) {
+    await postJSON(at(this.urls.drawOpenCases, id), {}, { csrfToken: this.csrfToken });
+    return this.draw(id); // read again: the seed is kept exact only by getDrawJSON
+  }
+
   publish(id) {
     return postJSON(at(this.urls.drawPublish, id), {}, { csrfToken: this.csrfToken });
   }
