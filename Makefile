@@ -45,6 +45,7 @@ bench: setup
 	$(PY) bench/planning.py
 	$(PY) bench/tiles.py
 	$(PY) bench/memory.py
+	$(PY) bench/soak.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)
