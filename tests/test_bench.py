@@ -176,5 +176,6 @@ def test_jt808_benchmark_runs(tmp_path):
     assert a["answered_ok"] > 0 and a["answered_other"] == 0
     assert a["pings_stored"] == a["answered_ok"] + b["fixes_sent"]
     assert b["fixes_sent"] > 0 and b["answered"] == {"0": b["fixes_sent"]}
-    assert b["missed"] == 0 and b["deliveries"] == b["fixes_sent"] * b["consoles"]
+    # Positions reach every console, or a later one of the same unit does (one per unit per second).
+    assert b["missed"] == 0 and b["deliveries"] + b["superseded"] == b["fixes_sent"] * b["consoles"]
     assert 0 < b["latency_p50_ms"] <= b["latency_p99_ms"] <= b["latency_max_ms"]
