@@ -46,6 +46,7 @@ bench: setup
 	$(PY) bench/tiles.py
 	$(PY) bench/memory.py
 	$(PY) bench/soak.py
+	$(PY) bench/faults.py
 
 serve:
 	$(PY) manage.py gridops_serve --host $(HOST) --port $(PORT)
