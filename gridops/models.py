@@ -54,6 +54,11 @@ class Device(models.Model):
     key_hash = models.CharField(_("密钥摘要"), max_length=64, blank=True)
     key_issued_at = models.DateTimeField(_("密钥签发时间"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    # Rotation without downtime (gridops.auth.device_key_rotate): the key replaced by the last
+    # rotation keeps working until `key_previous_until`, so the device can be reconfigured while
+    # it keeps sending; same prefix, only the hash of the old key is kept.
+    key_previous_hash = models.CharField(_("旧密钥摘要"), max_length=64, blank=True)
+    key_previous_until = models.DateTimeField(_("旧密钥有效至"), null=True, blank=True)
     last_seen_at = models.DateTimeField(_("最后通信"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     # JT/T 808 terminals (gridops/jt808/): the terminal number of the message header (BCD "phone

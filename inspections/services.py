@@ -341,7 +341,10 @@ def _read_rows(file, name: str) -> list[list]:
             continue
     else:
         raise FieldError("file", _("无法识别文件编码（应为 UTF-8 或 GBK）。"))
-    return [row for row in csv.reader(io.StringIO(text))]
+    try:
+        return [row for row in csv.reader(io.StringIO(text))]
+    except csv.Error:  # e.g. a binary file that happens to decode: a 400, never a 500
+        raise FieldError("file", _("文件不是有效的 CSV 或 .xlsx 表格。")) from None
 
 
 def _header_map(header: list) -> dict[str, int]:

@@ -44,6 +44,7 @@ from geodata.models import Team
 from gridops import scopes
 from gridops.auth import DeviceKeyAuthentication, IsTracker
 from gridops.models import Alert, Unit
+from gridops.ratelimit import DevicePings, UserWrites
 from gridops.selectors import replay as replay_selectors
 from gridops.selectors import units as selectors
 from gridops.services.pings import (
@@ -369,6 +370,7 @@ class PingBatchView(APIView):
 
     authentication_classes = [DeviceKeyAuthentication]
     permission_classes = [TrackerOnly]
+    throttle_classes = [DevicePings]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -738,6 +740,7 @@ class AlertViewSet(_NotFoundInChinese, ReadOnlyModelViewSet):
     queryset = Alert.objects.none()  # for schema introspection; requests use get_queryset()
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+    throttle_classes = [UserWrites]  # acknowledging is a write; reads are not counted
 
     def get_queryset(self):
         return scopes.alert_queryset_for(self.request.user, selectors.alert_list())

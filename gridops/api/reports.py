@@ -34,6 +34,7 @@ and again while reading JSON, so a client that lies about its length is caught t
 
 import io
 import logging
+from datetime import UTC
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -56,6 +57,7 @@ from gridops import scopes
 from gridops.api import report_serializers as serializers
 from gridops.auth import DeviceKeyAuthentication, IsCamera
 from gridops.models import Camera, Device, Report, Unit
+from gridops.ratelimit import DeviceAlerts, UserWrites
 from gridops.record import record_verify
 from gridops.selectors import reports as selectors
 from gridops.selectors.dispatch import dispatch_recommend
@@ -211,6 +213,7 @@ class ReportViewSet(
 
     queryset = Report.objects.none()  # for schema introspection; requests use the selectors
     permission_classes = (IsAuthenticated,)
+    throttle_classes = (UserWrites,)  # writes per user (gridops/ratelimit.py); reads are not counted
     pagination_class = ReportPagination
     filter_backends = (django_filters.DjangoFilterBackend,)
     filterset_class = ReportFilter
@@ -226,6 +229,12 @@ class ReportViewSet(
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
         params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "", [])}
+        if "since" in params:
+            # PostgreSQL refuses offsets beyond ±15:59 (Python allows ±23:59): compare in UTC.
+            try:
+                params["since"] = params["since"].astimezone(UTC)
+            except OverflowError:
+                raise exceptions.ValidationError({"since": [_("时间超出可表示的范围。")]}) from None
         mine = params.pop("mine", False)
         user = self.request.user
         return selectors.report_list(**params, reporter=user if mine else None, visible_to=user)
@@ -375,6 +384,7 @@ class CameraAlertView(IntakeErrorsMixin, APIView):
 
     authentication_classes = (DeviceKeyAuthentication,)
     permission_classes = (IsCamera,)
+    throttle_classes = (DeviceAlerts,)
 
     @extend_schema(
         request=serializers.CameraAlertSerializer,

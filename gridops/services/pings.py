@@ -170,7 +170,10 @@ def _parse_time(raw) -> datetime:
         return parsed
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。"))
-    epoch = float(raw)
+    try:
+        epoch = float(raw)
+    except ValueError:  # str.isdigit() accepts digits float() does not (e.g. "³")
+        raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。")) from None
     if not math.isfinite(epoch):
         raise _Rejected(CODE_BAD_TIME, "t", _("定位时间应为带时区的 ISO 8601 时间或 Unix 秒。"))
     if epoch > EPOCH_SECONDS_MAX:

@@ -94,6 +94,14 @@ def _int_param(params, name: str) -> int | None:
         raise FieldError(name, _("应为整数。")) from None
 
 
+def _text_param(params, name: str) -> str | None:
+    """A text parameter; a NUL character (which PostgreSQL text cannot hold) is a 400, not a 500."""
+    raw = params.get(name) or None
+    if raw is not None and "\x00" in raw:
+        raise FieldError(name, _("不能包含空字符（NUL）。"))
+    return raw
+
+
 def _date_param(params, name: str) -> date | None:
     raw = params.get(name)
     if raw in (None, ""):
@@ -273,7 +281,7 @@ class InspectorViewSet(
         domain = params.get("domain") or None
         if domain and domain not in Domain.values:
             raise FieldError("domain", _("未知领域：%(d)s。") % {"d": domain})
-        return selectors.inspector_list(domain=domain, team=params.get("team") or None)
+        return selectors.inspector_list(domain=domain, team=_text_param(params, "team"))
 
     @extend_schema(
         tags=_TAGS, request=s.QualificationSerializer, responses={200: s.InspectorSerializer, **ERRORS}
@@ -340,7 +348,7 @@ class PlanViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         p = self.request.query_params
         return selectors.plan_list(
-            year=_int_param(p, "year"), month=_int_param(p, "month"), team=p.get("team") or None
+            year=_int_param(p, "year"), month=_int_param(p, "month"), team=_text_param(p, "team")
         )
 
     @extend_schema(

@@ -1,0 +1,241 @@
+"""Rate limits: per device (device key) and per user (token or session), and failed logins.
+
+Fixed windows counted in Redis (INCR + EXPIRE in one transaction), so every web process and
+worker shares one count. A request over its limit is answered 429 with `Retry-After` (seconds
+to the end of the window) and a field-level body `{"rate_limit": [message]}`. Limits are in
+settings.RATELIMITS ("N/S"); the defaults are generous: they stop a runaway or stolen credential,
+never a client working at its normal rate (docs/RELIABILITY.md "Devices and abuse").
+
+Redis is a notice path here, as for the live streams: when it does not answer, requests are
+allowed (a report must never be lost because a counter could not be read). The failure is logged
+at most once a minute, and Redis is not asked again for a few seconds, so a dead Redis costs no
+more than one connection timeout per process every few seconds.
+"""
+
+import logging
+import threading
+import time
+
+import redis
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import BaseThrottle
+
+from gridops.models import Device
+
+logger = logging.getLogger("gridops.ratelimit")
+
+REDIS_TIMEOUT = 0.25  # seconds: a counter that takes longer is skipped (allowed)
+BACKOFF_SECONDS = 5.0  # after a Redis failure, do not ask again for this long
+_LOG_EVERY_SECONDS = 60.0
+
+_now = time.time  # the windows' clock (tests move it)
+_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+_state = {"down_until": 0.0, "logged_at": -_LOG_EVERY_SECONDS}
+
+
+def _client() -> redis.Redis:
+    url = getattr(settings, "RATELIMIT_REDIS_URL", None) or settings.REDIS_URL
+    with _lock:
+        client = _clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(
+                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+            )
+            _clients[url] = client
+        return client
+
+
+def _key(scope: str, ident: str, window: int, now: float) -> str:
+    # The channel-layer prefix separates installations (and parallel test runs) sharing a Redis.
+    prefix = getattr(settings, "RATELIMIT_KEY_PREFIX", None) or settings.CHANNEL_LAYERS["default"][
+        "CONFIG"
+    ].get("prefix", "gridops")
+    return f"{prefix}:rl:{scope}:{ident}:{int(now // window)}"
+
+
+def _redis_failed(exc: Exception) -> None:
+    now = time.monotonic()
+    _state["down_until"] = now + BACKOFF_SECONDS
+    if now - _state["logged_at"] >= _LOG_EVERY_SECONDS:
+        _state["logged_at"] = now
+        logger.warning("rate limits not enforced: Redis unavailable (%s); requests are allowed", exc)
+
+
+def _count(scope: str, ident: str, *, add: bool) -> int | None:
+    """Seconds to wait when `ident` is over its `scope` limit (after counting this request if
+    `add`), else None. None too when limits are off or Redis does not answer."""
+    if not settings.RATELIMIT_ENABLED or time.monotonic() < _state["down_until"]:
+        return None
+    limit, window = settings.RATELIMITS[scope]
+    now = _now()
+    key = _key(scope, ident, window, now)
+    try:
+        if add:
+            pipe = _client().pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, window + 1, nx=True)
+            count = pipe.execute()[0]
+        else:
+            count = int(_client().get(key) or 0)
+    except (redis.RedisError, OSError) as exc:
+        _redis_failed(exc)
+        return None
+    over = count > limit if add else count >= limit
+    if not over:
+        return None
+    return max(1, int(window - now % window + 0.999))
+
+
+def ratelimit_hit(*, scope: str, ident: str) -> int | None:
+    """Count one request of `ident` in `scope`; seconds to wait if it is over the limit."""
+    return _count(scope, ident, add=True)
+
+
+def ratelimit_peek(*, scope: str, ident: str) -> int | None:
+    """Seconds to wait if `ident` has used up `scope` already (nothing counted), else None."""
+    return _count(scope, ident, add=False)
+
+
+def _message(wait: int) -> str:
+    return _("请求过于频繁，请在 %(seconds)d 秒后重试。") % {"seconds": wait}
+
+
+class RateLimited(exceptions.Throttled):
+    """429 with Retry-After (DRF's exception handler sets the header from `wait`)."""
+
+    def __init__(self, wait: int) -> None:
+        exceptions.APIException.__init__(self, {"rate_limit": [_message(wait)]}, "throttled")
+        self.wait = wait
+
+
+# --- DRF throttles ------------------------------------------------------------------------------
+
+
+class _WriteLimit(BaseThrottle):
+    """Counts unsafe requests (POST, PATCH, ...) of the authenticated caller; reads are free."""
+
+    scope = ""
+
+    def ident(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        ident = self.ident(request)
+        if ident is None:
+            return True
+        wait = ratelimit_hit(scope=self.scope, ident=ident)
+        if wait is not None:
+            logger.info("rate limit %s reached by %s (retry after %d s)", self.scope, ident, wait)
+            raise RateLimited(wait)
+        return True
+
+
+class UserWrites(_WriteLimit):
+    """Reports, case steps, assignments, acknowledgements: per user, whichever door they use."""
+
+    scope = "user_writes"
+
+    def ident(self, request) -> str | None:
+        if isinstance(request.auth, Device):
+            return f"device:{request.auth.pk}"
+        user = request.user
+        return f"user:{user.pk}" if user is not None and user.is_authenticated else None
+
+
+class _DeviceLimit(_WriteLimit):
+    def ident(self, request) -> str | None:
+        return f"device:{request.auth.pk}" if isinstance(request.auth, Device) else None
+
+
+class DevicePings(_DeviceLimit):
+    scope = "device_pings"
+
+
+class DeviceAlerts(_DeviceLimit):
+    scope = "device_alerts"
+
+
+# --- Logins --------------------------------------------------------------------------------------
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address our proxy saw (the last X-Forwarded-For entry, which nginx appends), else the
+    socket's. A client reaching the app directly could forge the header; the per-name limit holds
+    regardless."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()[:64]
+    return request.META.get("REMOTE_ADDR", "") or "?"
+
+
+def _login_idents(request: HttpRequest, username: str) -> list[tuple[str, str]]:
+    idents = [("login_failures_ip", f"ip:{client_address(request)}")]
+    if username:
+        idents.append(("login_failures_user", f"name:{username.strip().lower()[:150]}"))
+    return idents
+
+
+@receiver(user_login_failed, dispatch_uid="gridops.ratelimit.login_failed")
+def _count_login_failure(sender, credentials, request=None, **kwargs) -> None:
+    if request is None:
+        return
+    for scope, ident in _login_idents(request, credentials.get("username", "")):
+        ratelimit_hit(scope=scope, ident=ident)
+
+
+def _login_paths() -> set[str]:
+    paths = set()
+    for name in ("login", "admin:login"):
+        try:
+            paths.add(reverse(name))
+        except NoReverseMatch:
+            pass
+    return paths
+
+
+class LoginRateLimitMiddleware:
+    """POSTs to the login pages (the site's and the admin's) are refused with 429 while the name
+    or the client address has too many recent failures; failures are counted by the
+    user_login_failed signal above (so any door that calls authenticate() counts)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self._paths: set[str] | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            if self._paths is None:
+                self._paths = _login_paths()
+            if request.path in self._paths:
+                waits = [
+                    w
+                    for scope, ident in _login_idents(request, request.POST.get("username", ""))
+                    if (w := ratelimit_peek(scope=scope, ident=ident)) is not None
+                ]
+                if waits:
+                    wait = max(waits)
+                    logger.info("login refused for %s: too many failures", client_address(request))
+                    response = HttpResponse(
+                        f"<!doctype html><title>429</title><p>{escape(_message(wait))}</p>",
+                        status=429,
+                        content_type="text/html; charset=utf-8",
+                    )
+                    response["Retry-After"] = str(wait)
+                    return response
+        return self.get_response(request)
+
+
+def ratelimit_reset_backoff() -> None:
+    """Forget a Redis failure (tests; an operator after Redis is back need not wait)."""
+    _state["down_until"] = 0.0
