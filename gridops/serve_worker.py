@@ -5,17 +5,44 @@ TCP_NODELAY on the accepted TCP connections and Nagle's algorithm meets delayed 
 p50 56 ms per report at 130 reports/s with both workers half idle, against 36 ms and 188/s).
 `socket.socket(fileno=…)` reads the real family from the descriptor.
 
+Before it accepts connections a worker loads what its first requests would otherwise load while
+the others wait (profiled, py-spy --gil, the first 20 s of the intake bench: importing the URL
+configuration — every view module, with geopandas and pandas — was 18% of a worker's CPU and
+building the routing index another 3%, both on the request path of the first reports).
+
     python -m gridops.serve_worker FD [--access-log]
 """
 
+import logging
 import socket
 import sys
+
+logger = logging.getLogger("gridops.serve")
+
+
+def warm_up() -> None:
+    """Import the application and its URL configuration, and build the routing index."""
+    from django.db import connections
+    from django.urls import get_resolver
+
+    import config.asgi  # noqa: F401  (django.setup() and the WSGI handler)
+
+    get_resolver().url_patterns  # noqa: B018  (imports every view module)
+    try:
+        from geodata.routing import routing_index
+
+        routing_index()
+    except Exception:  # no database yet: the first request builds it, as without the warm-up
+        logger.warning("routing index not built at start-up", exc_info=True)
+    finally:
+        connections.close_all()  # request threads take their own connections from the pool
 
 
 def main(argv: list[str]) -> None:
     import uvicorn
 
     sock = socket.socket(fileno=int(argv[0]))
+    warm_up()
     access_log = "--access-log" in argv[1:]
     config = uvicorn.Config(
         "config.asgi:application",

@@ -70,6 +70,17 @@ def test_intake_benchmark_runs(tmp_path):
     assert console["created"] == console["posted"] > 0
     assert console["lost"] == 0 and console["duplicated"] == 0
     assert console["deliveries"] == console["created"] * console["consoles"]
+    # (b) ran once per number of consoles asked for, each with nothing lost or duplicated.
+    runs = result["console_runs"]
+    assert [r["consoles"] for r in runs] == [3, 5] and "report → 5 consoles" in done.stdout
+    assert runs[0] == console
+    for run in runs:
+        assert run["created"] == run["posted"] > 0 and run["lost"] == 0 and run["duplicated"] == 0
+        assert run["deliveries"] == run["created"] * run["consoles"]
+    # (a') the fixed-rate run without consoles: every report accepted, latencies measured.
+    fixed = result["fixed_rate"]
+    assert fixed["created"] == fixed["posted"] > 0 and fixed["statuses"] == {"201": fixed["posted"]}
+    assert fixed["post_p50_ms"] <= fixed["post_p99_ms"] and fixed["post_p99_from_due_ms"] is not None
     assert pings["accepted"] > 0 and pings["non_200"] == 0 and pings["rejected"] == 0
     # The baselines ran beside them, and the ratios are theirs.
     hello, copy = result["hello"], result["copy_baseline"]

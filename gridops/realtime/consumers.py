@@ -27,6 +27,7 @@ The protocol is documented in docs/REALTIME.md.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import OrderedDict
@@ -529,6 +530,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 last_frame = loop.time()
         except asyncio.CancelledError:
             raise
+        except OSError as exc:  # the console went away mid-send (uvicorn: ClientDisconnected)
+            logger.info("live %s: console gone while sending (%r)", self.stream, exc)
+            with contextlib.suppress(Exception):
+                await self.close(code=1011)
         except Exception:
             logger.exception("live %s: writer stopped; closing the socket (the console resumes)", self.stream)
             await self.close(code=1011)
