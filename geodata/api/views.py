@@ -164,6 +164,10 @@ class CoverageVersionViewSet(_PlanningMixin, _ReadOnlyViewSet):
         return selectors.coverage_version_list()
 
     def get_serializer_context(self) -> dict:
+        if getattr(self, "swagger_fake_view", False):
+            # drf-spectacular describing the API (no request): no query, the test database may not
+            # exist yet (tests/test_schemathesis.py builds the document at collection time).
+            return super().get_serializer_context()
         in_force = selectors.coverage_version_in_force()
         return {**super().get_serializer_context(), "in_force_id": in_force.pk if in_force else None}
 
