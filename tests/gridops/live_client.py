@@ -7,6 +7,7 @@ which we do not install), so this is the same few lines on asgiref's Application
 import asyncio
 import json
 import time
+import uuid
 
 from asgiref.testing import ApplicationCommunicator
 
@@ -112,3 +113,18 @@ class LiveClient(ApplicationCommunicator):
                 await self.wait(2)
             except TimeoutError:
                 self.future.cancel()
+
+
+def own_channel_layer(settings) -> None:
+    """A fresh channel layer and key prefix for one test (the `settings` fixture restores it):
+    no stale group members from earlier tests."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]}],
+                "prefix": f"t{uuid.uuid4().hex[:8]}",
+                "expiry": 30,
+            },
+        }
+    }

@@ -13,7 +13,6 @@ import logging
 import socket
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -29,7 +28,7 @@ from gridops.jt808.server import Gateway
 from gridops.jt808.terminal import Terminal
 from gridops.models import Alert, Device, Ping
 from gridops.realtime import events
-from tests.gridops.live_client import LiveClient, live_path
+from tests.gridops.live_client import LiveClient, live_path, own_channel_layer
 from tests.gridops.units_factory import tracked_unit
 
 NUMBER = "13800138000"
@@ -363,16 +362,7 @@ def test_a_peer_closing_mid_frame_and_a_dead_connection_leave_the_server_serving
 
 @pytest.fixture
 def _own_channel_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]}],
-                "prefix": f"t{uuid.uuid4().hex[:8]}",
-                "expiry": 30,
-            },
-        }
-    }
+    own_channel_layer(settings)
 
 
 def test_a_jt808_fix_appears_on_a_console_through_ws_live(gateway, car, _own_channel_layer):

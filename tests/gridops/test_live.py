@@ -8,7 +8,6 @@ transactions (transactional_db), so on_commit kicks the relay exactly as in prod
 import asyncio
 import threading
 import time
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -23,7 +22,7 @@ from gridops.models import OutboxEvent
 from gridops.realtime import events
 from gridops.realtime.access import live_stream_allowed, live_stream_valid
 from gridops.realtime.outbox import live_send, outbox_emit, stream_head
-from tests.gridops.live_client import LiveClient, live_path
+from tests.gridops.live_client import LiveClient, live_path, own_channel_layer
 
 W_CODE, E_CODE = "330225001", "330225101"
 W, E = events.township_stream(W_CODE), events.township_stream(E_CODE)
@@ -31,17 +30,7 @@ W, E = events.township_stream(W_CODE), events.township_stream(E_CODE)
 
 @pytest.fixture(autouse=True)
 def _own_channel_layer(settings):
-    """A fresh layer and key prefix per test: no stale group members from earlier tests."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]}],
-                "prefix": f"t{uuid.uuid4().hex[:8]}",
-                "expiry": 30,
-            },
-        }
-    }
+    own_channel_layer(settings)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ county + township + team (gridops/realtime/events.py place_streams).
 """
 
 import time
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -25,7 +24,7 @@ from geodata.models import Officer, UserScope
 from gridops.realtime import events
 from gridops.realtime.consumers import CLOSE_FORBIDDEN, WITHHELD
 from gridops.realtime.outbox import outbox_emit
-from tests.gridops.live_client import LiveClient, live_path
+from tests.gridops.live_client import LiveClient, live_path, own_channel_layer
 
 W_CODE, E_CODE = "330225001", "330225101"
 W, E = events.township_stream(W_CODE), events.township_stream(E_CODE)
@@ -35,16 +34,7 @@ STREAMS = ("county", W, E, TEAM_W, TEAM_E)
 
 @pytest.fixture(autouse=True)
 def _own_channel_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]}],
-                "prefix": f"t{uuid.uuid4().hex[:8]}",
-                "expiry": 30,
-            },
-        }
-    }
+    own_channel_layer(settings)
 
 
 def _user(name: str, *groups: str, **extra) -> User:
