@@ -2,6 +2,7 @@
 cookies (cross-site websocket hijacking). config/asgi.py wraps websockets in
 AllowedHostsOriginValidator: the Origin's host must be one of ALLOWED_HOSTS."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -43,10 +44,15 @@ def _connect(token: str, origin: bytes | None) -> dict:
     async def run() -> dict:
         communicator = ApplicationCommunicator(application, scope)
         await communicator.send_input({"type": "websocket.connect"})
-        first = await communicator.receive_output(5)
+        first = await asyncio.wait_for(communicator.output_queue.get(), 10)
         if first["type"] == "websocket.accept":
             await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-        await communicator.wait(5)
+        # Give the consumer a moment to end, but never wait on it: asgiref's wait() awaits the
+        # cancelled application, and a consumer task that outlives its cancellation (its periodic
+        # scope re-check) hung the serial suite here.
+        await asyncio.wait({communicator.future}, timeout=5)
+        if not communicator.future.done():
+            communicator.future.cancel()
         return first
 
     return async_to_sync(run)()
