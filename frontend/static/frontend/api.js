@@ -35,7 +35,10 @@ export async function getJSON(url, { params, signal } = {}) {
   let body = null;
   try {
     body = await response.json();
-  } catch {
+  } catch (error) {
+    // An abort while the body streams in is still an abort, not an empty answer: callers that
+    // ignore AbortError must not go on to read a null page.
+    if (error.name === "AbortError" || signal?.aborted) throw error;
     body = null;
   }
   if (!response.ok) throw new ApiError(response.status, body);

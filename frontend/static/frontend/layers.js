@@ -222,7 +222,7 @@ export function cellLayer(map, api, { minZoom, onChange, tiles = null }) {
       restyle();
       onChange({ state: "ready", count: layer.getLayers().length });
     } catch (error) {
-      if (error.name === "AbortError") return;
+      if (error.name === "AbortError" || controller.signal.aborted) return;
       onChange({ state: "error", count: 0, error });
     } finally {
       if (inflight === controller) inflight = null;
