@@ -509,6 +509,7 @@ class ServerCpu:
         self.database = database
         self.tick = os.sysconf("SC_CLK_TCK")
         self.seen: dict[int, float] = {}
+        self.part: dict[int, str] = {}  # pid -> workers / relay / supervisor / postgres
 
     def _pids(self) -> list[int]:
         from django.db import connection
@@ -525,6 +526,11 @@ class ServerCpu:
                         group.append(int(entry))
                 except ProcessLookupError:
                     continue
+        for pid in backends:
+            self.part[pid] = "postgres"
+        for pid in group:
+            if pid not in self.part:
+                self.part[pid] = _server_part(pid)
         return group + backends
 
     def read(self) -> None:
@@ -540,19 +546,44 @@ class ServerCpu:
     def total(self) -> float:
         return sum(self.seen.values())
 
+    def by_part(self) -> dict[str, float]:
+        parts: dict[str, float] = {}
+        for pid, seconds in self.seen.items():
+            part = self.part.get(pid, "other")
+            parts[part] = parts.get(part, 0.0) + seconds
+        return parts
+
+
+def _server_part(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "other"
+    if "serve_worker" in command:
+        return "workers"
+    if "relay" in command:
+        return "relay"
+    return "supervisor"
+
 
 def measured_cpu(cpu: ServerCpu | None, run, count_key: str):
     """Run a phase; add to its figures the server CPU per counted request (ms) when measurable."""
     if cpu is None:
         return run()
     cpu.read()
-    before = cpu.total()
+    before, parts_before = cpu.total(), cpu.by_part()
     result = run()
     cpu.read()
     spent = cpu.total() - before
     count = result.get(count_key) or 0
     result["server_cpu_s"] = round(spent, 2)
     result["server_cpu_ms_per_request"] = round(spent * 1e3 / count, 3) if count else None
+    if count:  # where it went: web workers, the relay process, PostgreSQL's backends
+        result["server_cpu_ms_per_request_by_part"] = {
+            part: round((seconds - parts_before.get(part, 0.0)) * 1e3 / count, 3)
+            for part, seconds in sorted(cpu.by_part().items())
+        }
     return result
 
 
@@ -793,6 +824,12 @@ def print_results(r: dict) -> None:
             f"{hello.get('server_cpu_ms_per_request')} | {rep.get('server_cpu_ms_per_request')} ms",
             "(workers + relay + PostgreSQL backends; steady under neighbours' load)",
             f"(a) is {r['reports_vs_hello_cpu'] or 0:.0%} of it by CPU",
+        ),
+        (
+            "    a report's server CPU by part",
+            "",
+            ", ".join(f"{k} {v} ms" for k, v in (rep.get("server_cpu_ms_per_request_by_part") or {}).items()),
+            "",
         ),
         (
             f"(a) POST /api/v1/reports/, {rep['clients']} clients",
