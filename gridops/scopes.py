@@ -346,8 +346,8 @@ PAGES: dict[str, str | Callable[[Scope], bool]] = {
     "field": lambda s: s.everything or s.officer_team_id is not None,
     "field-cases": lambda s: s.everything or s.officer_team_id is not None,
     "planner": lambda s: s.everything or PLANNER in s.roles,
-    # Inspection planning: whoever the inspections API lets write (planners, dispatchers,
-    # supervisors); the app's data is not yet put through this module (docs/RELIABILITY.md).
+    # Inspection planning: planners, dispatchers and supervisors (and administrators); what each
+    # reads and changes there is inspections/scopes.py, built on scope_for (docs/INSPECTIONS.md).
     "inspections": lambda s: s.everything or bool(s.roles & {PLANNER, DISPATCHER, SUPERVISOR}),
     "public-inspections": PUBLIC,  # 双随机一公开: published draws are public by law
 }

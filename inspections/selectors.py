@@ -14,10 +14,11 @@ Indicators for a period [start, end] (whole days, Asia/Shanghai), as the dashboa
 
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from geodata.models import Officer
 from gridops.models import Report
+from inspections import scopes
 from inspections.models import (
     COLOUR_ORDER,
     Conflict,
@@ -28,25 +29,16 @@ from inspections.models import (
     JointVisit,
     PlannedCheck,
     Target,
+    VisitTarget,
 )
 from inspections.periods import period_check
 
-WRITER_GROUPS = ("planner", "dispatcher", "supervisor", "admin")
-
-
-def _groups(user) -> set[str]:
-    cached = getattr(user, "_gridops_groups", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
-        user._gridops_groups = cached
-    return cached
-
 
 def user_plans_inspections(*, user) -> bool:
-    """Planners, dispatchers, supervisors, administrators (group) and superusers write."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return user.is_superuser or bool(_groups(user) & set(WRITER_GROUPS))
+    """May this user open the inspection planning page? The rule of gridops/scopes.py PAGES
+    (planners, dispatchers, supervisors, administrators and staff in no role group); what they may
+    then read and change is inspections/scopes.py."""
+    return scopes.may_use_inspections_page(user)
 
 
 def target_list(
@@ -57,8 +49,12 @@ def target_list(
     kind: str | None = None,
     no_disturbance: bool | None = None,
     q: str | None = None,
+    visible_to=None,
 ) -> QuerySet[Target]:
+    """The registry, filtered; with `visible_to`, only that user's rows (inspections/scopes.py)."""
     targets = Target.objects.select_related("township").defer("township__geom").order_by("id")
+    if visible_to is not None:
+        targets = scopes.target_queryset_for(visible_to, targets)
     if township:
         targets = targets.filter(township__code=township)
     if industry:
@@ -74,18 +70,24 @@ def target_list(
     return targets
 
 
-def target_get(*, pk: int) -> Target | None:
+def target_get(*, pk: int, visible_to=None) -> Target | None:
+    targets = Target.objects.filter(pk=pk)
+    if visible_to is not None:
+        targets = scopes.target_queryset_for(visible_to, targets)
     return (
-        Target.objects.select_related("township")
+        targets.select_related("township")
         .defer("township__geom")
         .prefetch_related("colour_changes__by")
-        .filter(pk=pk)
         .first()
     )
 
 
-def inspector_list(*, domain: str | None = None, team: str | None = None) -> QuerySet[Officer]:
+def inspector_list(
+    *, domain: str | None = None, team: str | None = None, visible_to=None
+) -> QuerySet[Officer]:
     officers = Officer.objects.select_related("team", "qualification").order_by("id")
+    if visible_to is not None:
+        officers = scopes.inspector_queryset_for(visible_to, officers)
     if team:
         officers = officers.filter(team__code=team)
     if domain:
@@ -93,16 +95,18 @@ def inspector_list(*, domain: str | None = None, team: str | None = None) -> Que
     return officers
 
 
-def conflict_list() -> QuerySet[Conflict]:
-    return Conflict.objects.select_related("officer", "target").order_by("id")
+def conflict_list(*, visible_to=None) -> QuerySet[Conflict]:
+    conflicts = Conflict.objects.select_related("officer", "target").order_by("id")
+    return conflicts if visible_to is None else scopes.conflict_queryset_for(visible_to, conflicts)
 
 
-def plan_list(*, year: int | None = None, month: int | None = None, team: str | None = None) -> QuerySet:
-    plans = (
-        InspectionPlan.objects.select_related("team")
-        .annotate(check_count=Count("checks"))
-        .order_by("-year", "month", "id")
-    )
+def plan_list(
+    *, year: int | None = None, month: int | None = None, team: str | None = None, visible_to=None
+) -> QuerySet:
+    plans = InspectionPlan.objects.select_related("team")
+    if visible_to is not None:
+        plans = scopes.plan_queryset_for(visible_to, plans)
+    plans = plans.annotate(check_count=Count("checks")).order_by("-year", "month", "id")
     if year:
         plans = plans.filter(year=year)
     if month:
@@ -112,13 +116,21 @@ def plan_list(*, year: int | None = None, month: int | None = None, team: str | 
     return plans
 
 
-def plan_checks(*, plan: InspectionPlan) -> QuerySet[PlannedCheck]:
-    return plan.checks.select_related("target", "matter", "plan__team").order_by("id")
+def plan_checks(*, plan: InspectionPlan, visible_to=None) -> QuerySet[PlannedCheck]:
+    """A plan's checks; with `visible_to`, those the user sees (a covering team's plan shows only
+    the checks on the user's targets)."""
+    checks = plan.checks.select_related("target", "matter", "plan__team").order_by("id")
+    return checks if visible_to is None else scopes.planned_check_queryset_for(visible_to, checks)
 
 
-def visit_list(*, start: date | None = None, end: date | None = None, status: str | None = None) -> QuerySet:
+def visit_list(
+    *, start: date | None = None, end: date | None = None, status: str | None = None, visible_to=None
+) -> QuerySet:
+    visits = JointVisit.objects.all()
+    if visible_to is not None:
+        visits = scopes.visit_queryset_for(visible_to, visits)
     visits = (
-        JointVisit.objects.select_related("lead_team", "report")
+        visits.select_related("lead_team", "report")
         .prefetch_related(
             "visit_targets__target",
             Prefetch(
@@ -137,9 +149,12 @@ def visit_list(*, start: date | None = None, end: date | None = None, status: st
     return visits
 
 
-def draw_list(*, published: bool | None = None) -> QuerySet[Draw]:
+def draw_list(*, published: bool | None = None, visible_to=None) -> QuerySet[Draw]:
+    draws = Draw.objects.all()
+    if visible_to is not None:
+        draws = scopes.draw_queryset_for(visible_to, draws)
     draws = (
-        Draw.objects.select_related("matter", "run_by")
+        draws.select_related("matter", "run_by")
         .annotate(target_count=Count("results"))
         .order_by("-run_at", "-id")
     )
@@ -185,31 +200,52 @@ def public_draws() -> QuerySet[Draw]:
     return draw_list(published=True)
 
 
-def inspection_indicators(*, start: date, end: date) -> dict:
-    """The two inspection figures for [start, end]; see the module docstring."""
+def inspection_indicators(
+    *, start: date, end: date, township: str | None = None, team: str | None = None
+) -> dict:
+    """The two inspection figures for [start, end]; see the module docstring.
+
+    `township` (a code): joint visits with a target there, counting only those targets by colour,
+    and drawn targets there. `team` (a code): joint visits it leads or has a check in, and drawn
+    checks one of its officers inspects. Both: both conditions. The API keeps them within the
+    reader's scope (gridops.scopes.indicator_scope), as for the closed loop's indicators."""
     start, end = period_check(start=start, end=end)
     visits = JointVisit.objects.filter(planned_date__gte=start, planned_date__lte=end).exclude(
         status=JointVisit.Status.CANCELLED
     )
+    visit_targets = VisitTarget.objects.filter(visit__in=visits)
+    results = DrawResult.objects.filter(draw__draw_date__gte=start, draw__draw_date__lte=end)
+    if township:
+        here = VisitTarget.objects.filter(visit=OuterRef("pk"), target__township__code=township)
+        visits = visits.filter(Exists(here))
+        visit_targets = visit_targets.filter(target__township__code=township)
+        results = results.filter(target__township__code=township)
+    if team:
+        led_or_member = Q(lead_team__code=team) | Q(
+            Exists(PlannedCheck.objects.filter(visit=OuterRef("pk"), plan__team__code=team))
+        )
+        visits = visits.filter(led_or_member)
+        visit_targets = visit_targets.filter(visit__in=visits)
+        officer_ids = list(Officer.objects.filter(team__code=team).values_list("id", flat=True))
+        inspected = Q(pk__in=[])
+        for officer_id in officer_ids:  # one team's roster: tens of rows
+            inspected |= Q(inspectors__contains=[officer_id])
+        results = results.filter(inspected)
     totals = visits.aggregate(before=Sum("visits_before"), count=Count("id"))
     before, after = totals["before"] or 0, totals["count"] or 0
     by_colour = {str(c): {"joint": 0, "joint_closed": 0, "draw": 0, "draw_done": 0} for c in COLOUR_ORDER}
     rows = (
-        visits.values("visit_targets__colour")
-        .annotate(
-            n=Count("visit_targets"),
-            closed=Count("visit_targets", filter=Q(report__status=Report.Status.CLOSED)),
-        )
+        visit_targets.values("colour")
+        .annotate(n=Count("id"), closed=Count("id", filter=Q(visit__report__status=Report.Status.CLOSED)))
         .order_by()
     )
     for row in rows:
-        colour = row["visit_targets__colour"]
+        colour = row["colour"]
         if colour in by_colour:
             by_colour[colour]["joint"] += row["n"]
             by_colour[colour]["joint_closed"] += row["closed"]
     draw_rows = (
-        DrawResult.objects.filter(draw__draw_date__gte=start, draw__draw_date__lte=end)
-        .values("colour")
+        results.values("colour")
         .annotate(n=Count("id"), done=Count("id", filter=~Q(outcome=DrawResult.Outcome.PENDING)))
         .order_by()
     )

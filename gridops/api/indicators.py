@@ -171,7 +171,7 @@ def _code(request: Request, name: str) -> str | None:
     return (request.query_params.get(name) or "").strip() or None
 
 
-def _places(request: Request) -> dict:
+def indicator_places(request: Request) -> dict:
     """The township and team asked for, kept within the caller's scope."""
     township, team = _code(request, "township"), _code(request, "team")
     allowed = scopes.indicator_scope(request.user)
@@ -232,7 +232,7 @@ class IndicatorsView(_IndicatorView):
     def get(self, request: Request) -> Response:
         start = _date(request, "start", timezone.localdate())
         end = _date(request, "end", start)
-        query = {"start": start, "end": end, **_places(request)}
+        query = {"start": start, "end": end, **indicator_places(request)}
         now = timezone.now()
         figures = selectors.indicators_compute(**query, now=now)
         figures["teams"] = selectors.indicators_by_team(**query, now=now)
@@ -267,7 +267,7 @@ class ReviewExportView(_IndicatorView):
         review = review_workbook(
             kind=kind,
             day=_date(request, "date", timezone.localdate()),
-            **_places(request),
+            **indicator_places(request),
         )
         response = HttpResponse(review.content, content_type=XLSX_TYPE)
         # RFC 6266: an ASCII fallback for old clients, the real (Chinese) name as filename*.

@@ -223,8 +223,10 @@ class PlanDetailSerializer(PlanSerializer):
 
     @extend_schema_field(PlannedCheckSerializer(many=True))
     def get_checks(self, obj):
+        from inspections.selectors import plan_checks
+
         return PlannedCheckSerializer(
-            obj.checks.select_related("target", "matter", "plan__team").order_by("id"), many=True
+            plan_checks(plan=obj, visible_to=self.context.get("visible_to")), many=True
         ).data
 
 

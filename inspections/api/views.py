@@ -19,8 +19,11 @@
     public/draws/            GET, anyone: published draws and their results only
     indicators/              GET ?start&end | ?year[&month]
 
-Reads need a signed-in user; writes a planner, dispatcher, supervisor or administrator (group) or a
-superuser. Every caller mistake answers 400 {field: [message]}.
+Who reads and writes what is inspections/scopes.py (docs/INSPECTIONS.md has the table per role):
+every list and detail goes through its row rules, so a row outside the caller's scope is absent
+from lists and its detail or action answers 404; a visible row the caller may not change answers
+403 naming why; a role with no use for the app (grid worker, citizen) gets 403 everywhere but the
+public draws. Every caller mistake answers 400 {field: [message]}.
 """
 
 from datetime import date
@@ -40,9 +43,11 @@ from rest_framework.views import APIView
 
 from geodata.api.filters import StrictBooleanFilter
 from geodata.errors import FieldError
-from geodata.models import Domain, Matter, Officer, Team
+from geodata.models import Domain, Matter, Officer, Region, Team
+from gridops.api.indicators import indicator_places
+from gridops.scopes import may_read_indicators
 from gridops.services.cases import CasePermissionDenied
-from inspections import selectors, services
+from inspections import scopes, selectors, services
 from inspections.api import serializers as s
 from inspections.models import CreditColour, Draw, DrawResult, InspectionPlan, JointVisit, Target
 from inspections.periods import period_check, period_of
@@ -50,22 +55,51 @@ from inspections.periods import period_check, period_of
 _TAGS = ["inspections"]
 
 
-class PlansInspections(BasePermission):
-    message = gettext_lazy("只有片区规划员、调度员、督查员和管理员可以编辑检查计划。")
+class ReadsInspections(BasePermission):
+    message = gettext_lazy("只有片区规划员、调度员、督查员、执法队员和管理员可以查看检查计划。")
 
     def has_permission(self, request, view) -> bool:
-        return selectors.user_plans_inspections(user=request.user)
+        return scopes.may_read_inspections(request.user)
+
+
+class WritesInspections(BasePermission):
+    """Writes something somewhere (the object's own rule then decides); an officer may only
+    record the outcome of a drawn check."""
+
+    message = gettext_lazy("只有片区规划员、调度员和管理员可以编辑检查计划。")
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "action", None) == "outcome":
+            return scopes.may_record_outcomes(request.user)
+        return scopes.may_write_inspections(request.user)
+
+
+class EditsRegistry(BasePermission):
+    message = gettext_lazy(
+        "执法对象名录、人员资格、回避申报和联合检查合并由县级片区规划员、调度员和管理员维护。"
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return scopes.may_edit_registry(request.user)
+
+
+def refuse(field: str, message: str):
+    """A visible object the caller may not change: 403 naming the field (the object exists for
+    them, so saying so tells nothing new)."""
+    raise exceptions.PermissionDenied({field: [message]})
 
 
 class ErrorsMixin:
-    """Service refusals as field-level 4xx answers."""
+    """Service refusals as field-level 4xx answers; reads for the app's readers, writes for its
+    writers (`registry_writes`: the county-level ones)."""
 
-    read_actions = ("list", "retrieve")
+    registry_writes = False
 
     def get_permissions(self):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [IsAuthenticated()]
-        return [IsAuthenticated(), PlansInspections()]
+            return [IsAuthenticated(), ReadsInspections()]
+        writes = EditsRegistry() if self.registry_writes else WritesInspections()
+        return [IsAuthenticated(), ReadsInspections(), writes]
 
     def handle_exception(self, exc):
         if isinstance(exc, services.TargetInvalid):
@@ -75,13 +109,6 @@ class ErrorsMixin:
         elif isinstance(exc, CasePermissionDenied):
             exc = exceptions.PermissionDenied({"action": [exc.message]})
         return super().handle_exception(exc)
-
-
-def _get(model, pk, what: str):
-    obj = model.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-    if obj is None:
-        raise exceptions.NotFound(_("没有编号为 %(id)s 的%(what)s。") % {"id": pk, "what": what})
-    return obj
 
 
 def _int_param(params, name: str) -> int | None:
@@ -136,6 +163,10 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("start", OpenApiTypes.DATE, description=gettext_lazy("开始日期（与 end 一起）")),
     OpenApiParameter("end", OpenApiTypes.DATE, description=gettext_lazy("结束日期")),
 ]
+SCOPE_PARAMETERS = [
+    OpenApiParameter("township", OpenApiTypes.STR, description=gettext_lazy("乡镇（街道）代码")),
+    OpenApiParameter("team", OpenApiTypes.STR, description=gettext_lazy("队伍编号")),
+]
 ERRORS = {
     400: OpenApiResponse(description="{字段: [错误说明]}"),
     403: OpenApiResponse(description="无权操作"),
@@ -176,6 +207,7 @@ class TargetViewSet(
     filterset_class = TargetFilter
     lookup_value_regex = r"\d+"
     parser_classes = (JSONParser, MultiPartParser, FormParser)
+    registry_writes = True
 
     def get_serializer_class(self):
         return s.TargetDetailSerializer if self.action == "retrieve" else s.TargetSerializer
@@ -187,10 +219,10 @@ class TargetViewSet(
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
         params = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "", [])}
-        return selectors.target_list(**params)
+        return selectors.target_list(**params, visible_to=self.request.user)
 
     def get_object(self) -> Target:
-        target = selectors.target_get(pk=int(self.kwargs["pk"]))
+        target = selectors.target_get(pk=int(self.kwargs["pk"]), visible_to=self.request.user)
         if target is None:
             raise exceptions.NotFound(_("没有编号为 %(id)s 的执法对象。") % {"id": self.kwargs["pk"]})
         return target
@@ -275,13 +307,16 @@ class InspectorViewSet(
     queryset = Officer.objects.none()
     serializer_class = s.InspectorSerializer
     lookup_value_regex = r"\d+"
+    registry_writes = True
 
     def get_queryset(self):
         params = self.request.query_params
         domain = params.get("domain") or None
         if domain and domain not in Domain.values:
             raise FieldError("domain", _("未知领域：%(d)s。") % {"d": domain})
-        return selectors.inspector_list(domain=domain, team=_text_param(params, "team"))
+        return selectors.inspector_list(
+            domain=domain, team=_text_param(params, "team"), visible_to=self.request.user
+        )
 
     @extend_schema(
         tags=_TAGS, request=s.QualificationSerializer, responses={200: s.InspectorSerializer, **ERRORS}
@@ -290,7 +325,7 @@ class InspectorViewSet(
     def qualification(self, request: Request, pk=None) -> Response:
         incoming = s.QualificationSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        officer = _get(Officer, pk, _("执法人员"))
+        officer = self.get_object()
         services.officer_qualification_set(officer=officer, **incoming.validated_data)
         return Response(s.InspectorSerializer(selectors.inspector_list().get(pk=officer.pk)).data)
 
@@ -311,9 +346,10 @@ class ConflictViewSet(
 
     serializer_class = s.ConflictSerializer
     lookup_value_regex = r"\d+"
+    registry_writes = True
 
     def get_queryset(self):
-        return selectors.conflict_list()
+        return selectors.conflict_list(visible_to=self.request.user)
 
     def perform_create(self, serializer):
         v = serializer.validated_data
@@ -348,8 +384,14 @@ class PlanViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         p = self.request.query_params
         return selectors.plan_list(
-            year=_int_param(p, "year"), month=_int_param(p, "month"), team=_text_param(p, "team")
+            year=_int_param(p, "year"),
+            month=_int_param(p, "month"),
+            team=_text_param(p, "team"),
+            visible_to=self.request.user,
         )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "visible_to": self.request.user}
 
     @extend_schema(
         tags=_TAGS, request=s.PlanWriteSerializer, responses={201: s.PlanDetailSerializer, **ERRORS}
@@ -361,19 +403,26 @@ class PlanViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         team = Team.objects.filter(code=v.pop("team").strip()).first()
         if team is None:
             raise FieldError("team", _("没有该编号的队伍。"))
+        if not scopes.may_write_plan_of(request.user, team.pk):
+            refuse("team", _("您只能为本人数据范围内的队伍编制检查计划。"))
         plan = services.plan_create(team=team, actor=request.user, **v)
-        return Response(s.PlanDetailSerializer(plan).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.PlanDetailSerializer(plan, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         tags=_TAGS, request=s.PlannedCheckWriteSerializer, responses={201: s.PlannedCheckSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"])
     def checks(self, request: Request, pk=None) -> Response:
-        plan = _get(InspectionPlan, pk, _("检查计划"))
+        plan = self.get_object()
+        if not scopes.may_write_plan_of(request.user, plan.team_id):
+            refuse("plan", _("您只能编辑本人数据范围内队伍的检查计划。"))
         incoming = s.PlannedCheckWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         v = dict(incoming.validated_data)
-        target = Target.objects.filter(pk=v.pop("target")).first()
+        target = selectors.target_get(pk=v.pop("target"), visible_to=request.user)
         if target is None:
             raise FieldError("target", _("没有该编号的执法对象。"))
         code = (v.pop("matter", "") or "").strip()
@@ -428,8 +477,23 @@ def proposal_dict(proposal: services.Proposal, committed: list[JointVisit] | Non
     return data
 
 
+class CountyReader(BasePermission):
+    message = gettext_lazy(
+        "联合检查合并建议跨部门、跨乡镇计算，只对县级片区规划员、调度员、督查员和管理员开放。"
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return scopes.inspection_scope_for(request.user).county
+
+
 class ProposalView(ErrorsMixin, APIView):
-    """综合查一次：GET 计算合并建议（不写入），POST 提交为联合检查。"""
+    """综合查一次：GET 计算合并建议（不写入），POST 提交为联合检查。Both county-level: a merge
+    crosses departments and townships."""
+
+    registry_writes = True
+
+    def get_permissions(self):
+        return [*super().get_permissions(), CountyReader()]
 
     @extend_schema(
         tags=_TAGS,
@@ -490,23 +554,44 @@ class JointVisitViewSet(
         state = p.get("status") or None
         if state and state not in JointVisit.Status.values:
             raise FieldError("status", _("未知状态：%(s)s。") % {"s": state})
-        return selectors.visit_list(start=_date_param(p, "start"), end=_date_param(p, "end"), status=state)
+        return selectors.visit_list(
+            start=_date_param(p, "start"),
+            end=_date_param(p, "end"),
+            status=state,
+            visible_to=self.request.user,
+        )
+
+    def _visit_to_change(self) -> JointVisit:
+        visit = self.get_object()
+        if not scopes.may_act_on_visit(self.request.user, visit):
+            refuse("visit", _("该联合检查不由您数据范围内的队伍牵头，也不在您的乡镇（街道）。"))
+        return visit
 
     @extend_schema(tags=_TAGS, request=None, responses={200: s.JointVisitSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="open-case")
     def open_case(self, request: Request, pk=None) -> Response:
         """生成检查案件（调度员）：上报 → 指派牵头队伍 → 立案，之后按闭环办理。"""
-        services.inspection_case_open(visit=self.get_object(), actor=request.user)
+        services.inspection_case_open(visit=self._visit_to_change(), actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
 
     @extend_schema(tags=_TAGS, request=None, responses={200: s.JointVisitSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
-        services.joint_visit_cancel(visit=self.get_object())
+        services.joint_visit_cancel(visit=self._visit_to_change())
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
 
 
 # --- Draws ----------------------------------------------------------------------------------------
+
+
+def _draw_townships(filters) -> list[str] | None:
+    """The township codes a draw request names (malformed filters: None; the service answers 400)."""
+    townships = filters.get("townships") if isinstance(filters, dict) else None
+    if isinstance(townships, str):
+        return [townships.strip()]
+    if isinstance(townships, list) and all(isinstance(t, str) for t in townships):
+        return [t.strip() for t in townships if t.strip()]
+    return None
 
 
 @extend_schema_view(
@@ -526,7 +611,15 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         raw = (self.request.query_params.get("published") or "").strip().lower()
         if raw and raw not in ("true", "false", "1", "0"):
             raise FieldError("published", _("应为 true 或 false。"))
-        return selectors.draw_list(published=None if not raw else raw in ("true", "1"))
+        return selectors.draw_list(
+            published=None if not raw else raw in ("true", "1"), visible_to=self.request.user
+        )
+
+    def _draw_to_change(self) -> Draw:
+        draw = self.get_object()
+        if not scopes.may_act_on_draw(self.request.user, draw):
+            refuse("draw", _("该抽查的范围超出您数据范围内的乡镇（街道）。"))
+        return draw
 
     @extend_schema(tags=_TAGS, request=s.DrawRunSerializer, responses={201: s.DrawDetailSerializer, **ERRORS})
     def create(self, request: Request) -> Response:
@@ -542,6 +635,8 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         domain = v.pop("domain", None) or (matter.domain if matter else None)
         if domain is None:
             raise FieldError("domain", _("请填写检查领域或事项。"))
+        if not scopes.may_draw_in(request.user, _draw_townships(v.get("filters"))):
+            refuse("filters", _("请在抽取范围中只选择您数据范围内的乡镇（街道）。"))
         draw = services.draw_run(domain=domain, matter=matter, actor=request.user, **v)
         return Response(
             s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data, status=status.HTTP_201_CREATED
@@ -556,14 +651,14 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(tags=_TAGS, request=None, responses={200: s.DrawDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk=None) -> Response:
-        draw = services.draw_publish(draw=self.get_object())
+        draw = services.draw_publish(draw=self._draw_to_change())
         return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
 
     @extend_schema(tags=_TAGS, request=None, responses={200: s.DrawDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="open-cases")
     def open_cases(self, request: Request, pk=None) -> Response:
         """生成检查案件（调度员）：每户一件，由抽中的执法人员所在队伍办理，立案后按闭环办理。"""
-        draw = self.get_object()
+        draw = self._draw_to_change()
         services.draw_cases_open(draw=draw, actor=request.user)
         return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
 
@@ -577,9 +672,11 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         incoming = s.DrawOutcomeSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         v = incoming.validated_data
-        result = DrawResult.objects.filter(draw=draw, position=v["position"]).first()
+        result = DrawResult.objects.filter(draw=draw, position=v["position"]).select_related("target").first()
         if result is None:
             raise FieldError("position", _("该抽查没有序号为 %(n)d 的对象。") % {"n": v["position"]})
+        if not scopes.may_record_outcome(request.user, result):
+            refuse("position", _("只有抽中的执法人员所在队伍或该乡镇（街道）的调度员可以登记检查结果。"))
         services.draw_result_record(result=result, outcome=v["outcome"], note=v.get("note", ""))
         return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
 
@@ -600,15 +697,37 @@ class PublicDrawViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return selectors.public_draws()
 
 
+class ReadsIndicators(BasePermission):
+    message = gettext_lazy("只有督查员、调度员和管理员可以查看效能指标。")
+
+    def has_permission(self, request, view) -> bool:
+        return may_read_indicators(request.user)
+
+
 class IndicatorsView(ErrorsMixin, APIView):
-    """联合检查减少的检查户次、按信用等级的检查数。"""
+    """联合检查减少的检查户次、按信用等级的检查数：like the closed loop's indicators, for
+    supervisors, dispatchers and administrators, a scoped one within one township or team of
+    their scope at a time (`?township` / `?team`, default the first township of the scope)."""
+
+    def get_permissions(self):
+        return [IsAuthenticated(), ReadsIndicators()]
 
     @extend_schema(
         tags=_TAGS,
         operation_id="inspections_indicators",
-        parameters=PERIOD_PARAMETERS,
+        parameters=[*PERIOD_PARAMETERS, *SCOPE_PARAMETERS],
         responses={200: s.InspectionIndicatorsSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         start, end = period_from(request.query_params)
-        return Response(selectors.inspection_indicators(start=start, end=end))
+        for name in ("township", "team"):
+            _text_param(request.query_params, name)  # a NUL is a 400 before any query
+        places = indicator_places(request)
+        if (
+            places["township"]
+            and not Region.objects.filter(code=places["township"], level__in=Region.TOWNSHIP_LEVELS).exists()
+        ):
+            raise FieldError("township", _("未知乡镇（街道）：%(code)s。") % {"code": places["township"]})
+        if places["team"] and not Team.objects.filter(code=places["team"]).exists():
+            raise FieldError("team", _("未知队伍：%(code)s。") % {"code": places["team"]})
+        return Response(selectors.inspection_indicators(start=start, end=end, **places))

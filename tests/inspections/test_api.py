@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
-from geodata.models import Domain
+from geodata.models import Domain, Officer
 from inspections import services
 from inspections.models import Draw, JointVisit, Target
 from tests.inspections.conftest import make_inspector, make_target, make_user, valid_code
@@ -16,9 +16,12 @@ BASE = "/api/v1/inspections"
 
 
 @pytest.fixture
-def officer_client(django_user_model) -> APIClient:
+def officer_client(county, django_user_model) -> APIClient:
+    """An officer of the market team (on the roster, no qualification): reads, does not write."""
     client = APIClient()
-    client.force_authenticate(make_user(django_user_model, "officer", "officer"))
+    user = make_user(django_user_model, "officer", "officer")
+    Officer.objects.create(team=county.teams["market"], user=user, name="市场队员")
+    client.force_authenticate(user)
     return client
 
 
@@ -72,7 +75,7 @@ def test_import_over_http_is_a_dry_run_by_default(county, planner_client):
     assert answer.status_code == 400 and "file" in answer.json()
 
 
-def test_plans_proposals_and_commit_over_http(county, planner_client):
+def test_plans_proposals_and_commit_over_http(county, planner_client, dispatcher):
     a = make_target("甲", 121.005, 29.005)
     plan = planner_client.post(
         f"{BASE}/plans/", {"team": "market", "title": "六月计划", "year": 2026, "month": 6}, format="json"
@@ -121,9 +124,13 @@ def test_plans_proposals_and_commit_over_http(county, planner_client):
     answer = planner_client.post(f"{BASE}/joint-visits/{visit_id}/open-case/")
     assert answer.status_code == 403
     assert JointVisit.objects.get(pk=visit_id).report is None
-    indicators = planner_client.get(f"{BASE}/indicators/?start=2026-06-01&end=2026-06-30").json()
+    # The indicators are the dashboard's: supervisors, dispatchers, administrators (not planners).
+    assert planner_client.get(f"{BASE}/indicators/?start=2026-06-01&end=2026-06-30").status_code == 403
+    desk = APIClient()
+    desk.force_authenticate(dispatcher)
+    indicators = desk.get(f"{BASE}/indicators/?start=2026-06-01&end=2026-06-30").json()
     assert indicators["joint"]["visits_avoided"] == 1
-    assert planner_client.get(f"{BASE}/indicators/?start=2026-06-30&end=2026-06-01").status_code == 400
+    assert desk.get(f"{BASE}/indicators/?start=2026-06-30&end=2026-06-01").status_code == 400
 
 
 def test_draws_over_http_and_the_public_page_shows_published_ones_only(county, roster, planner_client):
@@ -208,6 +215,8 @@ def test_inspectors_roster_and_qualification(county, roster, planner_client, off
     assert Domain.MARKET in roster[0].qualification.domains
 
 
-def test_period_parsing_from_year_only(county, planner_client):
-    answer = planner_client.get(f"{BASE}/indicators/?year=2026").json()
+def test_period_parsing_from_year_only(county, dispatcher):
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    answer = client.get(f"{BASE}/indicators/?year=2026").json()
     assert answer["start"] == str(date(2026, 1, 1)) and answer["end"] == str(date(2026, 12, 31))

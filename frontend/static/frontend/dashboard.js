@@ -297,7 +297,7 @@ async function loadInspections({ start, end }, signal) {
   const box = document.getElementById("inspection-cards");
   box.dataset.state = "loading";
   try {
-    const data = await api.getJSON(state.api.inspections, { params: { start, end }, signal });
+    const data = await api.getJSON(state.api.inspections, { params: { start, end, ...scopeParams() }, signal });
     const avoided = box.querySelector("[data-inspection='visits_avoided']");
     avoided.querySelector(".card-value").textContent = numberFormat.format(data.joint.visits_avoided);
     avoided.querySelector(".card-fraction").textContent = fill(t.inspectionsVisits, {
