@@ -35,6 +35,7 @@ from geodata.models import Domain
 from gridops.selectors.reports import user_is_dispatcher
 from inspections import selectors
 from inspections.models import CreditColour, DrawResult, JointVisit, Target
+from inspections.scopes import inspection_scope_for, may_edit_registry
 
 PUBLIC_DRAWS_PER_PAGE = 10
 
@@ -184,6 +185,7 @@ class InspectionsView(InspectionPlannerRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate()
         townships = page_selectors.townships_for_filter()
+        county_level = inspection_scope_for(self.request.user).county
         industries = sorted(set(Target.objects.exclude(industry="").values_list("industry", flat=True)))
         context.update(
             townships=townships,
@@ -196,6 +198,8 @@ class InspectionsView(InspectionPlannerRequiredMixin, TemplateView):
                 for c in ("red", "yellow", "green")
             ],
             per_target=settings.INSPECTION_INSPECTORS_PER_TARGET,
+            county_level=county_level,
+            registry_editable=may_edit_registry(self.request.user),
             radius=settings.INSPECTION_JOINT_RADIUS_METRES,
             year=today.year,
             month=today.month,
@@ -208,6 +212,9 @@ class InspectionsView(InspectionPlannerRequiredMixin, TemplateView):
                 "today": today.isoformat(),
                 # Opening a visit's case registers it (立案): a dispatcher's step.
                 "canOpenCase": user_is_dispatcher(user=self.request.user),
+                # Merge proposals and the registry's writes are county-level (inspections/scopes.py):
+                # a township's dispatcher or supervisor sees the page without those panels.
+                "countyLevel": county_level,
                 "townships": townships,
                 "i18n": inspections_i18n(),
             },

@@ -6,6 +6,7 @@ The matrix (tests/gridops/test_scopes_matrix.py) checks that nothing outside a s
 changed; these tests check what each role *may* do inside it, and the answers when it may not.
 """
 
+import re
 from datetime import date
 
 import pytest
@@ -293,3 +294,19 @@ def test_inspection_indicators_follow_the_readers_scope(county, places, dispatch
     assert w_desk.get(f"{BASE}/indicators/", {**june, "team": "zh-1"}).json()["joint"]["visits_after"] == 1
     east = w_desk.get(f"{BASE}/indicators/", {**june, "township": "330225101"})
     assert east.status_code == 400 and east.json() == {"township": ["未知乡镇（街道）：330225101。"]}
+
+
+def test_the_page_hides_county_level_panels_from_a_township_dispatcher(county, planner, w_dispatcher):
+    """Merge proposals and the registry's import answer 403 to a township's dispatcher: the page
+    does not offer them (rather than showing panels that fail)."""
+    for user, county_level in ((planner, True), (w_dispatcher, False)):
+        browser = Client()
+        browser.force_login(user)
+        page = browser.get("/inspections/")
+        assert page.status_code == 200
+        html = page.content.decode()
+        proposal = re.search(r'<section class="insp-card proposal" id="proposal"[^>]*>', html).group(0)
+        importer = re.search(r'<details class="insp-card insp-import" id="import-box"[^>]*>', html).group(0)
+        assert ("hidden" in proposal) is not county_level
+        assert ("hidden" in importer) is not county_level
+        assert f'"countyLevel": {"true" if county_level else "false"}' in html

@@ -430,6 +430,7 @@ function renderProposal() {
 }
 
 async function propose() {
+  if (!state.countyLevel) return; // merge proposals are county-level (the panel is hidden)
   const r = radius();
   if (r === null) {
     say($("proposal-message"), t.badRadius, { error: true });
