@@ -18,6 +18,7 @@ sequencing. Ephemeral messages (unit positions) go through the same thread via `
 """
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -78,42 +79,56 @@ def live_send(*, type: str, data: dict, streams: list[str]) -> None:
     transaction.on_commit(lambda: _relay().enqueue(messages))
 
 
+# Numbering in one statement. Profiled (py-spy --gil on the relay process, 8 clients posting
+# reports): five ORM round trips per cycle (read the pending events, read the heads, insert the
+# stream events, upsert the heads, mark the events) were ~75% of the relay's CPU, ~1.5 ms per report.
+# Here PostgreSQL numbers them: each pending event gets, in each of its streams, the stream's head
+# plus its rank among this batch's events of that stream (in id order).
+_NUMBER_SQL = """
+WITH pending AS (
+    SELECT id, streams FROM gridops_outboxevent
+    WHERE sequenced_at IS NULL ORDER BY id LIMIT %(limit)s
+), expanded AS (
+    SELECT p.id, s.stream, row_number() OVER (PARTITION BY s.stream ORDER BY p.id) AS n
+    FROM pending p CROSS JOIN LATERAL unnest(p.streams) AS s(stream)
+), counts AS (
+    SELECT stream, count(*) AS k FROM expanded GROUP BY stream
+), heads AS (
+    INSERT INTO gridops_streamhead (stream, seq) SELECT stream, k FROM counts
+    ON CONFLICT (stream) DO UPDATE SET seq = gridops_streamhead.seq + EXCLUDED.seq
+    RETURNING stream, seq
+), numbered AS (
+    SELECT e.id, e.stream, h.seq - c.k + e.n AS seq
+    FROM expanded e JOIN counts c USING (stream) JOIN heads h USING (stream)
+), stored AS (
+    INSERT INTO gridops_streamevent (stream, seq, event_id, created_at)
+    SELECT stream, seq, id, %(now)s FROM numbered
+), marked AS (
+    UPDATE gridops_outboxevent SET sequenced_at = %(now)s WHERE id IN (SELECT id FROM pending)
+)
+SELECT n.stream, n.seq, o.type, o.data::text
+FROM numbered n JOIN gridops_outboxevent o ON o.id = n.id
+ORDER BY n.id, n.stream
+"""
+
+
 def outbox_sequence_pending(*, limit: int = 1000) -> list[Message] | None:
     """Number up to `limit` committed, unnumbered events into their streams.
 
-    Returns the messages numbered (possibly empty), or None if another relay holds the lock.
+    Returns the messages numbered (possibly empty), in event order and, within an event, in the
+    order of its (sorted) streams; None if another relay holds the lock.
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
             if not cursor.fetchone()[0]:
                 return None
-        events = list(
-            OutboxEvent.objects.filter(sequenced_at__isnull=True)
-            .order_by("id")
-            .values_list("id", "type", "data", "streams")[:limit]
-        )
-        if not events:
-            return []
-        names = sorted({s for *_, streams in events for s in streams})
-        heads = dict(StreamHead.objects.filter(stream__in=names).values_list("stream", "seq"))
-        now = timezone.now()
-        messages: list[Message] = []
-        rows: list[StreamEvent] = []
-        for event_id, type_, data, streams in events:
-            for stream in streams:
-                seq = heads[stream] = heads.get(stream, 0) + 1
-                rows.append(StreamEvent(stream=stream, seq=seq, event_id=event_id, created_at=now))
-                messages.append(Message(stream=stream, seq=seq, type=type_, data=data))
-        StreamEvent.objects.bulk_create(rows)
-        StreamHead.objects.bulk_create(
-            [StreamHead(stream=s, seq=heads[s]) for s in names],
-            update_conflicts=True,
-            unique_fields=["stream"],
-            update_fields=["seq"],
-        )
-        OutboxEvent.objects.filter(id__in=[e[0] for e in events]).update(sequenced_at=now)
-    return messages
+            cursor.execute(_NUMBER_SQL, {"limit": limit, "now": timezone.now()})
+            rows = cursor.fetchall()
+    return [
+        Message(stream=stream, seq=seq, type=type_, data=json.loads(data))
+        for stream, seq, type_, data in rows
+    ]
 
 
 def stream_head(stream: str) -> int:

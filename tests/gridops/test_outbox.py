@@ -55,6 +55,29 @@ def test_each_stream_numbered_from_one_without_gaps_in_id_order():
     assert stream_head("team:nobody") == 0
 
 
+def test_a_batch_returns_its_messages_in_event_order_and_the_next_batch_continues(settings):
+    """What the relay sends: each event in each of its streams, numbered on from the stream's head."""
+    from gridops.realtime.outbox import relay_stop
+
+    relay_stop()
+    settings.OUTBOX_RELAY = "process"  # no relay thread here numbers them first: this test does
+    ids = emit(2, streams=[W, events.COUNTY_STREAM], tag="x") + emit(1, tag="y")
+    first = outbox_sequence_pending(limit=2)
+    assert [(m.stream, m.seq, m.data) for m in first] == [
+        (events.COUNTY_STREAM, 1, {"n": 0, "tag": "x"}),
+        (W, 1, {"n": 0, "tag": "x"}),
+        (events.COUNTY_STREAM, 2, {"n": 1, "tag": "x"}),
+        (W, 2, {"n": 1, "tag": "x"}),
+    ]
+    assert {m.type for m in first} == {events.REPORT_CREATED}
+    second = outbox_sequence_pending(limit=2)
+    assert [(m.stream, m.seq, m.data) for m in second] == [(events.COUNTY_STREAM, 3, {"n": 0, "tag": "y"})]
+    assert outbox_sequence_pending(limit=2) == []
+    assert stream_rows(events.COUNTY_STREAM) == list(enumerate(ids, start=1))
+    assert stream_rows(W) == list(enumerate(ids[:2], start=1))
+    assert stream_head(events.COUNTY_STREAM) == 3 and stream_head(W) == 2
+
+
 def test_transactions_committing_out_of_id_order_are_numbered_in_commit_order():
     """A holds the lower id but commits last: a console that saw B must still get A after it."""
     a_written, b_committed = threading.Event(), threading.Event()
