@@ -15,6 +15,9 @@
                stays gap-free), an ephemeral one not at all (gridops/scopes.py)
     every LIVE_SCOPE_RECHECK_SECONDS ─► the session (or token) still there, the user still
                active and still allowed this stream? Otherwise close with 4403.
+    exit (disconnect, 4403, an error, cancellation) ─► every task of the console cancelled and
+               awaited (at most STOP_WAIT_SECONDS), then group_discard (at most
+               LAYER_TIMEOUT_SECONDS): a sick Redis or PostgreSQL never holds an exit.
 
 The channel layer only carries notices; PostgreSQL is the record. So the consumer must outlive
 Redis. With channels 4.3 / channels-redis 4.3 a stock consumer does not: its dispatch loop awaits
@@ -22,6 +25,21 @@ Redis. With channels 4.3 / channels-redis 4.3 a stock consumer does not: its dis
 (measured), ending the application and closing the socket with 1011. Here the receive is retried
 with a backoff instead, so a console keeps its heartbeats and DB catch-up while Redis is away and
 takes notices again once it is back (group membership is re-added by the next heartbeat).
+
+Why the exit is this careful: a console that leaves anything behind costs the worker until it
+restarts. Its channel stays a member of the group (channels-redis keeps members for a day) and
+every notice for it is then buffered in the worker (up to the layer's capacity, 1500 messages,
+per dead channel); a heartbeat loop that outlived its console re-joined the group every 5 s and
+queued every new event in a frame nobody sent. Cancellation (a worker shutting down, a test's
+communicator) used to skip group_discard altogether, and channels' websocket_disconnect hopped to
+the one thread all database calls share, so a disconnect waited behind a query on a sick
+database. tests/gridops/test_consumer_lifetime.py counts what is left.
+
+PostgreSQL unavailable: an open console stays open. Heartbeats still go out (the head is then
+what this console was sent, with "database": "unavailable"), so the browser's watchdog keeps the
+socket; a `resume` asked meanwhile is answered once the database is back; re-checks wait for it
+(access is not withdrawn because the database is away). A console connecting meanwhile is closed
+with 1013 (try again later) and an error naming "database", never 1011.
 
 The protocol is documented in docs/REALTIME.md.
 """
@@ -38,10 +56,10 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
@@ -57,11 +75,20 @@ logger = logging.getLogger("gridops.realtime")
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403  # also: the session was revoked, the user deactivated or their scope changed
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": PostgreSQL unavailable while connecting
 WITHHELD = "withheld"  # a sequenced message outside the listener's scope: only its number is sent
 # Messages the consumer itself makes: never filtered.
 _CONTROL_TYPES = (events.HEARTBEAT, events.RELOAD, events.RESUMED, events.ERROR)
 
 LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
+# How long an exit waits for the console's cancelled tasks. A task waiting for a database thread
+# ends at once when cancelled (asgiref 3.13 lets the thread finish on its own); the bound is for
+# whatever does not, so that one stuck call cannot hold the worker's exit path.
+STOP_WAIT_SECONDS = 2.0
+CANCEL_AGAIN_SECONDS = 0.1
+# Connection refused or broken, pool timeout (psycopg_pool.PoolTimeout is an OperationalError):
+# what config.middleware answers with 503.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 RECEIVE_BACKOFF_MAX_SECONDS = 5.0
 MAX_CLIENT_MESSAGE_CHARS = 4096
 # How long a notice that arrives ahead of its predecessor waits for it before the gap is read from
@@ -147,6 +174,23 @@ def _since(stream: str, since: int) -> tuple[list[dict], bool, int]:
     return [m.as_dict() for m in messages], True, messages[-1].seq if messages else since
 
 
+async def _cancel_and_wait(tasks, timeout: float) -> set[asyncio.Task]:
+    """Cancel `tasks` and wait up to `timeout` seconds for them to end; those still running.
+
+    A task still running is cancelled again every CANCEL_AGAIN_SECONDS: redis-py can swallow the
+    cancellation of a blocking read (redis/redis-py#2028), and channels-redis's receive then goes
+    on waiting for a message that never comes to a discarded channel — seen here as a console's
+    receive that never ended after a normal close. A second cancellation is not swallowed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    running = {t for t in tasks if not t.done()}
+    while running and (left := deadline - loop.time()) > 0:
+        for task in running:
+            task.cancel()
+        _done, running = await asyncio.wait(running, timeout=min(left, CANCEL_AGAIN_SECONDS))
+    return running
+
+
 def _non_negative_int(value) -> int | None:
     if isinstance(value, bool):
         return None
@@ -169,8 +213,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._gap_timer: asyncio.TimerHandle | None = None
         self._seq_lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: set[asyncio.Task] = set()  # every task this console started and not yet ended
+        self._stopping = False  # set once on exit: loops end, nothing new is started or joined
+        self._left_group = False
         self._layer_ok = True
+        self._beat_head = 0  # the stream head read at the previous heartbeat
+        self._db_ok = True
+        self._deferred_resume: int | None = None  # a `resume` that met an unavailable database
         self._visible = None  # None: everything on the stream may be sent; else a predicate
         self._identity: tuple | None = None  # (user id, session key, session hash, token)
 
@@ -186,11 +235,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.channel_name = await self.channel_layer.new_channel()  # no Redis round trip
             sources.append(self._channel_receive)
         try:
-            await await_many_dispatch(sources, self.dispatch)
+            await self._dispatch_from(sources)
         except StopConsumer:
             pass
         finally:
-            self._stop_tasks()
+            await self._stop()
+
+    async def _dispatch_from(self, sources) -> None:
+        """channels.utils.await_many_dispatch, with a bounded clean-up: a receive stuck on a sick
+        Redis must not hold the exit."""
+        waiting = [asyncio.ensure_future(source()) for source in sources]
+        try:
+            while True:
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for i, task in enumerate(waiting):
+                    if task.done():
+                        message = task.result()
+                        await self.dispatch(message)
+                        waiting[i] = asyncio.ensure_future(sources[i]())
+        finally:
+            left = await _cancel_and_wait(waiting, STOP_WAIT_SECONDS)
+            if left:
+                logger.warning("live %s: %d receive(s) still running after the exit", self.stream, len(left))
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)  # a long-lived console fills many gaps: forget the finished ones
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("live %s: a console task failed", self.stream, exc_info=task.exception())
 
     async def _channel_receive(self) -> dict:
         failures = 0
@@ -228,7 +305,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user") or AnonymousUser()
         token = (params.get("token") or [""])[-1]
         if token:
-            user = await _user_for_token(token) or AnonymousUser()
+            try:
+                user = await _user_for_token(token) or AnonymousUser()
+            except DATABASE_ERRORS as exc:
+                return await self._database_refusal(exc)
         if not user.is_authenticated:
             return await self._refuse(CLOSE_UNAUTHENTICATED, "token", _("请先登录，或提供有效的令牌。"))
         self.stream = (params.get("stream") or [events.COUNTY_STREAM])[-1]
@@ -241,7 +321,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             since = _non_negative_int(params["since"][-1])
             if since is None:
                 return await self._refuse(CLOSE_BAD_REQUEST, "since", _("since 应为非负整数。"))
-        allowed, self._visible = await _listener(user, self.stream)
+        try:
+            allowed, self._visible = await _listener(user, self.stream)
+        except DATABASE_ERRORS as exc:
+            return await self._database_refusal(exc)
         if not allowed:
             return await self._refuse(CLOSE_FORBIDDEN, "stream", _("您无权收听该数据流。"))
         self._identity = self._identity_of(user, token)
@@ -249,12 +332,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Join the group before reading the database: an event numbered in between is then both
         # read and noticed (the notice is dropped as a duplicate) rather than neither.
         await self._group_add()
-        self._tasks = [
-            asyncio.ensure_future(self._writer()),
-            asyncio.ensure_future(self._heartbeats()),
-            asyncio.ensure_future(self._rechecks()),
-        ]
-        await self._resume(since)
+        self._spawn(self._writer())
+        self._spawn(self._heartbeats())
+        self._spawn(self._rechecks())
+        try:
+            await self._resume(since)
+        except DATABASE_ERRORS as exc:
+            return await self._database_refusal(exc)
         logger.info("live %s: console of user %s connected (since=%s)", self.stream, user.pk, since)
 
     def _identity_of(self, user, token: str) -> tuple:
@@ -265,18 +349,42 @@ class LiveConsumer(AsyncWebsocketConsumer):
         key = getattr(session, "session_key", None)
         return (user.pk, key, session.get(HASH_SESSION_KEY) if key else None, None)
 
+    async def _database_refusal(self, exc: Exception) -> None:
+        """PostgreSQL unavailable while connecting: 1013, the console tries again later."""
+        logger.warning("live %s: database unavailable while connecting: %r", self.stream, exc)
+        await self._stop()
+        await self._refuse(CLOSE_TRY_AGAIN, "database", _("数据库暂时不可用，请稍后重试。"))
+
+    def _database_failed(self, what: str, exc: Exception) -> None:
+        """Log an unavailable database once per outage (every console would otherwise log a
+        traceback per heartbeat), anything else every time with its traceback."""
+        if not isinstance(exc, DATABASE_ERRORS):
+            logger.error("live %s: %s failed", self.stream, what, exc_info=exc)
+        elif self._db_ok:
+            logger.warning("live %s: database unavailable (%s): %r", self.stream, what, exc)
+        self._db_ok = False
+
+    def _database_works(self) -> None:
+        if not self._db_ok:
+            logger.info("live %s: database available again", self.stream)
+        self._db_ok = True
+
     async def _rechecks(self) -> None:
         """Close the console once its user may no longer listen (revocation within seconds)."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(settings.LIVE_SCOPE_RECHECK_SECONDS)
             try:
                 allowed, visible = await _recheck(*self._identity, self.stream)
-            except Exception:
-                logger.exception("live %s: scope re-check failed; trying again", self.stream)
+            except Exception as exc:  # the console stays; access is checked again next time
+                self._database_failed("scope re-check", exc)
                 continue
+            if self._stopping:  # the console ended while the database answered
+                return
             if not allowed:
                 logger.info("live %s: user %s may no longer listen, closing", self.stream, self._identity[0])
-                self._tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+                # Nothing queued may reach a user who lost access, and nothing may be sent after
+                # the close: the writer and the heartbeats end first.
+                await self._stop()
                 await self._refuse(CLOSE_FORBIDDEN, "stream", _("您的登录已失效或权限已变更。"))
                 return
             self._visible = visible
@@ -289,29 +397,46 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
         await self.close(code=code)
 
-    async def disconnect(self, code) -> None:
-        self._stop_tasks()
-        if self.group and self.channel_layer is not None:
-            try:
-                await asyncio.wait_for(
-                    self.channel_layer.group_discard(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
-                )
-            except Exception as exc:  # the membership expires by itself (group_expiry)
-                logger.info("live %s: group_discard failed: %r", self.stream, exc)
+    async def websocket_disconnect(self, message) -> None:
+        # channels' version also runs close_old_connections in the thread every database call of
+        # the process shares, so a disconnect waited behind a query on a sick database; our
+        # database calls (database_sync_to_async) close old connections themselves.
+        await self.disconnect(message.get("code"))
+        raise StopConsumer()
 
-    def _stop_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        self._tasks = []
-        if self._position_timer is not None:
-            self._position_timer.cancel()
-        if self._gap_timer is not None:
-            self._gap_timer.cancel()
-            self._gap_timer = None
+    async def disconnect(self, code) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        """End the console: cancel and await every task it started (except the caller), then leave
+        the group. Every exit path comes here, some twice (a 4403 close, then the disconnect and
+        the end of __call__); each call waits for what is still running, the group is left once."""
+        self._stopping = True
+        for timer in (self._position_timer, self._gap_timer):
+            if timer is not None:
+                timer.cancel()
+        self._position_timer = self._gap_timer = None
+        left = await _cancel_and_wait(self._tasks - {asyncio.current_task()}, STOP_WAIT_SECONDS)
+        if left:  # they see _stopping at their next step and end; nothing re-joins the group
+            logger.warning(
+                "live %s: %d console task(s) still running %.0f s after the exit",
+                self.stream,
+                len(left),
+                STOP_WAIT_SECONDS,
+            )
+        if self._left_group or not self.group or self.channel_layer is None:
+            return
+        self._left_group = True
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.group_discard(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
+            )
+        except Exception as exc:  # the membership expires by itself (group_expiry)
+            logger.info("live %s: group_discard failed: %r", self.stream, exc)
 
     async def _group_add(self) -> None:
         """Join (or re-join: idempotent, refreshes the expiry) the stream's group; never raises."""
-        if self.channel_layer is None:
+        if self.channel_layer is None or self._stopping:
             return
         try:
             await asyncio.wait_for(
@@ -334,14 +459,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _resume(self, since: int | None) -> None:
         """Position the console after `since` (None: at the head) and queue what it missed."""
         async with self._seq_lock:
+            # Read first: if the database fails, nothing queued has been dropped.
+            if since is None:
+                head = await _head(self.stream)
+            else:
+                messages, complete, head = await _since(self.stream, since)
             # Sequenced messages already queued are part of the answer below (or superseded).
             self._pending = [m for m in self._pending if m["seq"] is None]
             if since is None:
-                self.last_seq = await _head(self.stream)
+                self.last_seq = head
                 self._queue(self._message(events.RESUMED, {"since": self.last_seq, "head": self.last_seq}))
                 self._drain_early()
                 return
-            messages, complete, head = await _since(self.stream, since)
             self.last_seq = head
             if not complete:
                 logger.info("live %s: resume from %s impossible, reload at %s", self.stream, since, head)
@@ -403,8 +532,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def _gap_due(self) -> None:
         self._gap_timer = None
-        if self._early:
-            self._tasks.append(asyncio.ensure_future(self._fill_gap()))
+        if self._early and not self._stopping:
+            self._spawn(self._fill_gap())
 
     async def _fill_gap(self) -> None:
         async with self._seq_lock:
@@ -412,30 +541,48 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
             try:
                 await self._catch_up()
-            except Exception:
-                logger.exception("live %s: catch-up from the DB failed", self.stream)
+            except Exception as exc:
+                self._database_failed("catch-up", exc)
                 return  # the next heartbeat retries
             self._drain_early()
         self._wake.set()
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
             # channels-redis forgets group members when Redis restarts; re-adding is idempotent.
             await self._group_add()
             await self._beat()
 
     async def _beat(self) -> None:
+        data = {}
         try:
+            if self._deferred_resume is not None:
+                await self._resume(self._deferred_resume)
+                self._deferred_resume = None
             async with self._seq_lock:
                 head = await _head(self.stream)
-                if head > self.last_seq:  # notices lost (or still in flight): send from the DB
+                # Lost notices are read from the DB; notices still in flight are not. An event
+                # numbered before the previous heartbeat should have been noticed long ago: if it
+                # has not, its notice is lost (Redis restarted, a group over capacity). Newer ones
+                # are awaited one more beat unless the layer is known to be failing. Catching up
+                # on every `head > last_seq` made each console re-read from PostgreSQL what was
+                # already on its way whenever the worker was busy: 17-25% of a worker's GIL time
+                # with 50 consoles at 200 reports/s (py-spy), which deepened the backlog.
+                lost_up_to = head if not self._layer_ok else self._beat_head
+                if self.last_seq < lost_up_to:
                     await self._catch_up()
-        except Exception:
-            logger.exception("live %s: heartbeat could not read the stream head", self.stream)
+                self._beat_head = head
+            self._database_works()
+        except Exception as exc:
+            # The heartbeat still goes (the browser closes a socket that stays silent for three),
+            # with what this console was sent as the head: nothing to resume.
+            self._database_failed("heartbeat", exc)
+            head, data = self.last_seq, {"database": "unavailable"}
+        if self._stopping:
             return
         now = timezone.localtime().isoformat()
-        self._queue(self._message(events.HEARTBEAT, {"head": head, "time": now}))
+        self._queue(self._message(events.HEARTBEAT, {"head": head, "time": now, **data}))
 
     # --- client messages ---------------------------------------------------------------------
 
@@ -455,7 +602,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             since = _non_negative_int(message.get("since"))
             if since is None:
                 return self._client_error("since", _("since 应为非负整数。"))
-            await self._resume(since)
+            try:
+                await self._resume(since)
+            except DATABASE_ERRORS as exc:
+                # Answered by the first heartbeat that reads the database again.
+                self._database_failed("resume", exc)
+                self._deferred_resume = since
+                self._client_error("database", _("数据库暂时不可用，请稍后重试。"))
         else:
             self._client_error("action", _("未知的操作，可用：resume、ping。"))
 

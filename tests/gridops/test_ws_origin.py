@@ -47,12 +47,10 @@ def _connect(token: str, origin: bytes | None) -> dict:
         first = await asyncio.wait_for(communicator.output_queue.get(), 10)
         if first["type"] == "websocket.accept":
             await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-        # Give the consumer a moment to end, but never wait on it: asgiref's wait() awaits the
-        # cancelled application, and a consumer task that outlives its cancellation (its periodic
-        # scope re-check) hung the serial suite here.
-        await asyncio.wait({communicator.future}, timeout=5)
-        if not communicator.future.done():
-            communicator.future.cancel()
+        # wait() cancels the application if it has not ended within 5 s and then awaits it with no
+        # limit: a console that outlived its cancellation hung the serial suite here (fixed in the
+        # consumer, tests/gridops/test_consumer_lifetime.py).
+        await communicator.wait(5)
         return first
 
     return async_to_sync(run)()
