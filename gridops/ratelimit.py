@@ -117,7 +117,7 @@ def ratelimit_peek(*, scope: str, ident: str) -> int | None:
     return _count(scope, ident, add=False)
 
 
-def _message(wait: int) -> str:
+def ratelimit_message(wait: int) -> str:
     return _("请求过于频繁，请在 %(seconds)d 秒后重试。") % {"seconds": wait}
 
 
@@ -125,7 +125,7 @@ class RateLimited(exceptions.Throttled):
     """429 with Retry-After (DRF's exception handler sets the header from `wait`)."""
 
     def __init__(self, wait: int) -> None:
-        exceptions.APIException.__init__(self, {"rate_limit": [_message(wait)]}, "throttled")
+        exceptions.APIException.__init__(self, {"rate_limit": [ratelimit_message(wait)]}, "throttled")
         self.wait = wait
 
 
@@ -239,7 +239,7 @@ class LoginRateLimitMiddleware:
                     wait = max(waits)
                     logger.info("login refused for %s: too many failures", client_address(request))
                     response = HttpResponse(
-                        f"<!doctype html><title>429</title><p>{escape(_message(wait))}</p>",
+                        f"<!doctype html><title>429</title><p>{escape(ratelimit_message(wait))}</p>",
                         status=429,
                         content_type="text/html; charset=utf-8",
                     )

@@ -24,6 +24,7 @@ from geodata.coords import point_from_request
 from geodata.errors import FieldError
 from gridops.models import Report
 from gridops.open311 import selectors
+from gridops.ratelimit import client_address, ratelimit_hit, ratelimit_message, ratelimit_peek
 from gridops.services.reports import IdempotencyConflict, ReportInput, report_submit
 
 logger = logging.getLogger("gridops.open311")
@@ -37,9 +38,10 @@ _SPEC_FIELD = {"lon": "long", "lat": "lat", "matter": "service_code", "idempoten
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
+    def __init__(self, status: int, field: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.field, self.message = status, field, message
+        self.retry_after = retry_after
 
 
 def _json(data, status: int = 200) -> JsonResponse:
@@ -55,7 +57,16 @@ def _json(data, status: int = 200) -> JsonResponse:
 def _error_response(request: HttpRequest, exc: Open311Error) -> JsonResponse:
     description = f"{exc.field}: {exc.message}" if exc.field else exc.message
     logger.info("open311 refused %s %s: %s %s", request.method, request.path, exc.status, description)
-    return _json([{"code": exc.status, "description": description}], status=exc.status)
+    response = _json([{"code": exc.status, "description": description}], status=exc.status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _limited(wait: int | None) -> None:
+    """429 in the spec's error shape, with Retry-After, when a limit says wait."""
+    if wait is not None:
+        raise Open311Error(429, "rate_limit", ratelimit_message(wait), retry_after=wait)
 
 
 def _from_field_error(exc: FieldError, status: int = 400) -> Open311Error:
@@ -115,13 +126,19 @@ class ServiceDefinitionView(Open311View):
         return _json(selectors.open311_service_definition(matter=matter))
 
 
-def _api_user(key: str):
-    """The user behind an api_key, or raises 401 (none) / 403 (unknown or not allowed)."""
+def _api_user(request: HttpRequest, key: str):
+    """The user behind an api_key, or raises 401 (none) / 403 (unknown or not allowed).
+
+    Wrong keys count against the client address like failed logins (the same limit: guessing a
+    key is guessing a password), and an address over it is refused before the key is looked up."""
+    address = f"ip:{client_address(request)}"
+    _limited(ratelimit_peek(scope="login_failures_ip", ident=address))
     if not key:
         raise Open311Error(401, "api_key", _("缺少 api_key。"))
     token = Token.objects.select_related("user").filter(key=key).first()
     user = token.user if token else None
     if user is None or not user.is_active:
+        ratelimit_hit(scope="login_failures_ip", ident=address)
         raise Open311Error(403, "api_key", _("api_key 无效。"))
     if not user.is_superuser and not user.groups.filter(name__in=OPEN311_SUBMIT_GROUPS).exists():
         raise Open311Error(403, "api_key", _("该 api_key 无权提交服务请求。"))
@@ -186,7 +203,9 @@ class RequestListView(Open311View):
 
     def post(self, request):
         params = _post_params(request)
-        user = _api_user((params.get("api_key") or request.headers.get("X-Api-Key") or "").strip())
+        user = _api_user(request, (params.get("api_key") or request.headers.get("X-Api-Key") or "").strip())
+        # The same per-user write limit as POST /api/v1/reports/ (one budget whichever door).
+        _limited(ratelimit_hit(scope="user_writes", ident=f"user:{user.pk}"))
         code = (params.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code", _("必填。"))

@@ -167,3 +167,34 @@ def test_failed_logins_per_address(client, django_user_model, settings):
         "/accounts/login/", {"username": "carol", "password": "right-pw-3"}, REMOTE_ADDR="10.0.0.8"
     )
     assert ok.status_code == 302
+
+
+OPEN311 = "/open311/v2/requests.json"
+
+
+def test_open311_writes_share_the_user_limit_and_wrong_keys_count_per_address(
+    client, tiny_county, django_user_model, settings
+):
+    """The façade is another door to the same reports: the caller's write budget is the one of
+    POST /api/v1/reports/, and guessing api_keys is limited per address like failed logins."""
+    settings.RATELIMITS["user_writes"] = (2, 60)
+    settings.RATELIMITS["login_failures_ip"] = (2, 300)
+    hotline = django_user_model.objects.create_user(username="hotline", password="pw-123456")
+    hotline.groups.add(Group.objects.get_or_create(name="open311")[0])
+    key = Token.objects.create(user=hotline).key
+    base = {"service_code": "ZH-001", "lat": "29.005", "long": "121.005"}
+
+    assert _token_client(hotline).post(REPORTS, _report(1), format="json").status_code == 201
+    assert client.post(OPEN311, {**base, "api_key": key}, REMOTE_ADDR="10.0.0.5").status_code == 201
+    over = client.post(OPEN311, {**base, "api_key": key}, REMOTE_ADDR="10.0.0.5")
+    assert over.status_code == 429 and int(over["Retry-After"]) > 0
+    assert over.json()[0]["code"] == 429 and over.json()[0]["description"].startswith("rate_limit:")
+    assert Report.objects.count() == 2
+
+    for _ in range(2):
+        assert client.post(OPEN311, {**base, "api_key": "guess"}, REMOTE_ADDR="10.0.0.9").status_code == 403
+    locked = client.post(OPEN311, {**base, "api_key": key}, REMOTE_ADDR="10.0.0.9")
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    # Another address is not held back by the guesses (its own writes are still over, though).
+    assert client.post(OPEN311, {**base, "api_key": "guess"}, REMOTE_ADDR="10.0.0.10").status_code == 403
+    assert Report.objects.count() == 2
