@@ -5,7 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
 
-from inspections import services
+from geodata.models import Officer
+from inspections import scopes, services
 from inspections.models import (
     Conflict,
     CreditColourChange,
@@ -20,6 +21,21 @@ from inspections.models import (
 )
 
 
+class ScopedAdmin:
+    """Staff see in the admin what they see in the API (inspections/scopes.py): `scoped(user,
+    queryset)` filters the model's own rows, or those whose parent (`parent` field) is visible."""
+
+    scoped = None  # (user, queryset) -> queryset
+    parent: tuple[str, type, object] | None = None  # (field, parent model, parent's scoped)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.parent is not None:
+            field, model, scoped = self.parent
+            return queryset.filter(**{f"{field}__in": scoped(request.user, model.objects.all())})
+        return type(self).scoped(request.user, queryset)
+
+
 class ColourChangeInline(admin.TabularInline):
     model = CreditColourChange
     extra = 0
@@ -31,7 +47,8 @@ class ColourChangeInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(GISModelAdmin):
+class TargetAdmin(ScopedAdmin, GISModelAdmin):
+    scoped = scopes.target_queryset_for
     list_display = (
         "name",
         "kind",
@@ -49,14 +66,16 @@ class TargetAdmin(GISModelAdmin):
 
 
 @admin.register(CreditColourChange)
-class CreditColourChangeAdmin(admin.ModelAdmin):
+class CreditColourChangeAdmin(ScopedAdmin, admin.ModelAdmin):
+    parent = ("target", Target, scopes.target_queryset_for)
     list_display = ("target", "from_colour", "to_colour", "reason", "at", "by")
     list_filter = ("to_colour",)
     readonly_fields = ("target", "from_colour", "to_colour", "reason", "at", "by")
 
 
 @admin.register(OfficerQualification)
-class OfficerQualificationAdmin(admin.ModelAdmin):
+class OfficerQualificationAdmin(ScopedAdmin, admin.ModelAdmin):
+    parent = ("officer", Officer, scopes.inspector_queryset_for)
     list_display = (
         "officer",
         "domains",
@@ -76,14 +95,16 @@ class PlannedCheckInline(admin.TabularInline):
 
 
 @admin.register(InspectionPlan)
-class InspectionPlanAdmin(admin.ModelAdmin):
+class InspectionPlanAdmin(ScopedAdmin, admin.ModelAdmin):
+    scoped = scopes.plan_queryset_for
     list_display = ("title", "team", "year", "month", "starts_on", "ends_on")
     list_filter = ("year", "team")
     inlines = (PlannedCheckInline,)
 
 
 @admin.register(PlannedCheck)
-class PlannedCheckAdmin(admin.ModelAdmin):
+class PlannedCheckAdmin(ScopedAdmin, admin.ModelAdmin):
+    scoped = scopes.planned_check_queryset_for
     list_display = ("plan", "target", "matter", "domain", "due_from", "due_until", "mandatory", "visit")
     list_filter = ("domain", "mandatory")
     raw_id_fields = ("target", "matter", "visit")
@@ -96,7 +117,8 @@ class VisitTargetInline(admin.TabularInline):
 
 
 @admin.register(JointVisit)
-class JointVisitAdmin(admin.ModelAdmin):
+class JointVisitAdmin(ScopedAdmin, admin.ModelAdmin):
+    scoped = scopes.visit_queryset_for
     list_display = ("id", "planned_date", "lead_team", "status", "visits_before", "report")
     list_filter = ("status", "lead_team")
     raw_id_fields = ("report",)
@@ -104,7 +126,8 @@ class JointVisitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Conflict)
-class ConflictAdmin(admin.ModelAdmin):
+class ConflictAdmin(ScopedAdmin, admin.ModelAdmin):
+    scoped = scopes.conflict_queryset_for
     list_display = ("officer", "target", "reason", "declared_at")
     raw_id_fields = ("officer", "target")
 
@@ -121,7 +144,8 @@ class DrawResultInline(admin.TabularInline):
 
 
 @admin.register(Draw)
-class DrawAdmin(admin.ModelAdmin):
+class DrawAdmin(ScopedAdmin, admin.ModelAdmin):
+    scoped = scopes.draw_queryset_for
     list_display = ("id", "title", "domain", "draw_date", "seed", "published", "run_by")
     list_filter = ("published", "domain")
     readonly_fields = tuple(
@@ -158,14 +182,16 @@ class DrawAdmin(admin.ModelAdmin):
 
 
 @admin.register(DrawResult)
-class DrawResultAdmin(admin.ModelAdmin):
+class DrawResultAdmin(ScopedAdmin, admin.ModelAdmin):
+    parent = ("draw", Draw, scopes.draw_queryset_for)
     list_display = ("draw", "position", "target", "colour", "outcome")
     list_filter = ("outcome", "colour")
     readonly_fields = ("draw", "position", "target", "colour", "inspectors")
 
 
 @admin.register(VisitTarget)
-class VisitTargetAdmin(admin.ModelAdmin):
+class VisitTargetAdmin(ScopedAdmin, admin.ModelAdmin):
+    parent = ("visit", JointVisit, scopes.visit_queryset_for)
     list_display = ("visit", "target", "colour")
     list_filter = ("colour",)
     raw_id_fields = ("visit", "target")

@@ -310,3 +310,26 @@ def test_the_page_hides_county_level_panels_from_a_township_dispatcher(county, p
         assert ("hidden" in proposal) is not county_level
         assert ("hidden" in importer) is not county_level
         assert f'"countyLevel": {"true" if county_level else "false"}' in html
+
+
+def test_the_admin_shows_a_scoped_staff_member_what_the_api_shows(county, places, w_dispatcher):
+    """A township's dispatcher with admin access sees their townships' targets and the plans of
+    their own and covering teams, not E's."""
+    from django.contrib.auth.models import Permission
+
+    w_dispatcher.is_staff = True
+    w_dispatcher.save()
+    w_dispatcher.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="inspections", codename__in=["view_target", "view_inspectionplan"]
+        )
+    )
+    browser = Client()
+    browser.force_login(w_dispatcher)
+    targets = browser.get("/admin/inspections/target/")
+    assert targets.status_code == 200
+    assert [t.pk for t in targets.context["cl"].result_list] == [places["t_w"].pk]
+    assert browser.get(f"/admin/inspections/target/{places['t_e'].pk}/change/").status_code == 302  # absent
+    plans = browser.get("/admin/inspections/inspectionplan/")
+    seen = {p.pk for p in plans.context["cl"].result_list}
+    assert seen == {places["plans"]["W"].pk, places["plans"]["market"].pk}
