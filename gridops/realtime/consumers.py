@@ -101,8 +101,12 @@ GAP_WAIT_SECONDS = 0.25
 # Profiled with 20 consoles at 200 reports/s: json.dumps per console was ~8% of a worker's CPU.
 # A hit is checked by comparing the message itself (dict equality runs in C, far cheaper than
 # encoding), so a stream whose numbers restart (a restored database) never gets a stale text.
+# The consoles of a process encode a notice within milliseconds of each other, so the cache only
+# needs the last few seconds: 2,000 entries is ~3 s at 200 reports/s on three streams. At 20,000
+# (~5 kB each: the message dict and its text) it was the web workers' whole growth in the
+# 10-minute soak (+45 MB each, +18%, bench/soak.py), filling towards ~100 MB.
 _ENCODED: "OrderedDict[tuple[str, int], tuple[dict, str]]" = OrderedDict()
-_ENCODED_MAX = 20_000
+_ENCODED_MAX = 2_000
 
 
 def _encode(message: dict) -> str:
@@ -573,6 +577,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 if self.last_seq < lost_up_to:
                     await self._catch_up()
                 self._beat_head = head
+                # The head the client compares with is what this console has been sent (the
+                # frame carries it before this heartbeat): the stream head would name notices
+                # still in flight and make every browser under load send a needless resume.
+                head = self.last_seq
             self._database_works()
         except Exception as exc:
             # The heartbeat still goes (the browser closes a socket that stays silent for three),
