@@ -168,13 +168,21 @@ class Unit(models.Model):
 
 
 class Ping(models.Model):
-    """One GPS fix of a unit. (device, fixed_at) is unique: a resent fix is a duplicate."""
+    """One GPS fix of a unit. (device, fixed_at) is unique: a resent fix is a duplicate.
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="pings")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    Only two indexes besides the primary key, because every fix written updates each of them:
+    (device, fixed_at) for the dedup, (unit, fixed_at) for track reads and the unit's cascade.
+    The foreign keys' own indexes and a spatial index on the point served no query (tracks are
+    read by unit and time; the map of a place reads live positions, not the track table) and cost
+    ~10 µs of PostgreSQL CPU per fix of the ~40 an insert costs (services/pings.py, measured in
+    100-fix batches on this 2-core machine).
+    """
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="pings", db_index=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
     fixed_at = models.DateTimeField(_("定位时间"))
     received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
-    point = models.PointField(_("位置"), srid=settings.SRID)
+    point = models.PointField(_("位置"), srid=settings.SRID, spatial_index=False)
     speed = models.FloatField(_("速度（km/h）"), null=True, blank=True)
     heading = models.FloatField(_("方向（度）"), null=True, blank=True)
     accuracy = models.FloatField(_("精度（米）"), null=True, blank=True)

@@ -2,8 +2,9 @@
 
     validate each item (time, coordinates, CRS, speed/heading/accuracy)     pure Python, no DB
     ── transaction ──────────────────────────────────────────────────────────────────────────
-    lock the unit row (one batch of a unit at a time: the geofence state is a read-modify-write)
-    INSERT … SELECT FROM unnest(…) ON CONFLICT (device_id, fixed_at) DO NOTHING RETURNING fixed_at
+    one statement: lock the unit row (one batch of a unit at a time: the geofence state is a
+      read-modify-write), INSERT … SELECT FROM unnest(…) ON CONFLICT (device_id, fixed_at)
+      DO NOTHING, answer the unit's state and the positions of the fixes that were duplicates
     geofence over the accepted fixes newer than the live position, in fix order
     one UPDATE of the unit (live position + outside_since) and the device (last_seen_at)
     alerts raised / cleared, each with its outbox event
@@ -11,12 +12,20 @@
     one ephemeral `unit.moved` notice if the live position moved
 
 Why raw SQL for the insert: bulk_create would build one model instance per ping and cannot say
-which rows were duplicates; one INSERT over unnest() arrays sends the whole batch in one round trip
-and RETURNING names the rows that went in. Measured on this 2-core machine (in-process, 100 batches
-of 100, best of 5 while other jobs shared the CPU): a 100-ping batch costs ~2.8 ms wall / 2.2 ms CPU
-through this function (~36,000 pings/s) and ~5 ms wall / 4 ms CPU through the HTTP view with
-Django's test client, device-key auth included (~20,000 pings/s); medians under load were ~9 and
-~13 ms. Before the array literals were built by hand (_array) psycopg's list adapter alone cost ~2 ms.
+which rows were duplicates; one INSERT over unnest() arrays sends the whole batch in one round trip.
+Measured on this 2-core machine (in-process, 100 batches of 100, best of 5 while other jobs shared
+the CPU): a 100-ping batch costs ~2.8 ms wall / 2.2 ms CPU through this function (~36,000 pings/s)
+and ~5 ms wall / 4 ms CPU through the HTTP view with Django's test client, device-key auth included
+(~20,000 pings/s); medians under load were ~9 and ~13 ms. Before the array literals were built by
+hand (_array) psycopg's list adapter alone cost ~2 ms.
+
+Issue 7, profiled (py-spy --gil on both gridops_serve workers, 8 devices posting 100-fix batches):
+the ORM's locking SELECT of the unit (select_related + only + select_for_update compiled afresh each
+time) was ~20% of a worker's GIL time, more than the insert and the geofence together; it is now
+part of the insert statement. Plain, well-formed items are validated by comparisons in one loop
+(_validate_batch); the settings look-ups, helper calls and frozen dataclasses per item were ~6%.
+In-process (bench DB, 300 batches of 100): 86 → 44–52 µs of Python CPU per fix, PostgreSQL 65 →
+48–55 µs (with the two unused indexes and the spatial index dropped, migration 0006).
 
 The live position only moves forward in fix time: late fixes (a tracker emptying its buffer after a
 tunnel) are stored as track but never move the marker back, and never change the geofence state.
@@ -33,6 +42,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -44,7 +54,7 @@ from django.utils.translation import gettext as _
 
 from geodata.coords import CRS_CHOICES, CoordinateError, in_service_area, point_from_request, to_wgs84
 from geodata.errors import FieldError
-from geodata.models import Region
+from geodata.models import Region, Team
 from geodata.routing import RoutingIndex, routing_index
 from gridops.models import Alert, Device, Ping, Unit
 from gridops.realtime import events
@@ -90,8 +100,10 @@ class _Rejected(Exception):
         self.code, self.field, self.message = code, field, message
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(NamedTuple):
+    """One accepted item; a tuple because a batch builds hundreds (a frozen dataclass's __init__
+    was ~1% of a worker's time)."""
+
     index: int
     fixed_at: datetime
     lon: float
@@ -280,16 +292,119 @@ def _validate_item(item, index: int, *, default_crs: str, earliest: datetime, la
     return Fix(index, fixed_at, lon, lat, speed, heading, accuracy)
 
 
+_NUMBER = (float, int)  # exact types: bool (a subclass of int) goes the careful way and is refused
+
+
+def _validate_batch(
+    items: list, *, default_crs: str, earliest: datetime, latest: datetime
+) -> tuple[list[Fix], list[dict]]:
+    """The accepted fixes (first of each fix time) and the outcomes of the others.
+
+    Most items are a well-formed fix in WGS-84: those are taken in one pass of plain comparisons
+    (numbers of exact type, an ISO time with an offset, within the service area); anything else,
+    or anything out of range, goes through _validate_item, which names the reason. Both paths
+    accept exactly the same items with the same values: the fast one only skips the explanations.
+    """
+    min_lon, min_lat, max_lon, max_lat = settings.SERVICE_AREA_BBOX
+    device_wgs84 = isinstance(default_crs, str) and default_crs.lower() == "wgs84"
+    outcomes: list[dict] = []
+    fixes: list[Fix] = []
+    seen: set[datetime] = set()
+    fromisoformat, fromtimestamp = datetime.fromisoformat, datetime.fromtimestamp
+    for i, item in enumerate(items):
+        fix = None
+        if type(item) is dict and (device_wgs84 if item.get("crs") in (None, "") else item["crs"] == "wgs84"):
+            t, lon, lat = item.get("t"), item.get("lon"), item.get("lat")
+            fixed_at = None
+            if type(t) is str:
+                try:
+                    fixed_at = fromisoformat(t)
+                except ValueError:
+                    pass
+                else:
+                    if fixed_at.tzinfo is None:  # naive: refused with its reason below
+                        fixed_at = None
+            elif type(t) in _NUMBER and 0 <= t <= EPOCH_SECONDS_MAX:
+                fixed_at = fromtimestamp(t, tz=UTC)
+            if (
+                fixed_at is not None
+                and earliest <= fixed_at <= latest
+                and type(lon) in _NUMBER
+                and type(lat) in _NUMBER
+                and min_lon <= lon <= max_lon
+                and min_lat <= lat <= max_lat
+            ):
+                speed, heading, accuracy = item.get("speed"), item.get("heading"), item.get("accuracy")
+                if (
+                    (speed is None or (type(speed) in _NUMBER and 0 <= speed <= SPEED_MAX_KMH))
+                    and (heading is None or (type(heading) in _NUMBER and 0 <= heading <= 360))
+                    and (accuracy is None or (type(accuracy) in _NUMBER and 0 <= accuracy <= ACCURACY_MAX_M))
+                ):
+                    fix = Fix(
+                        i,
+                        fixed_at,
+                        float(lon),
+                        float(lat),
+                        None if speed is None else float(speed),
+                        None if heading is None else float(heading) % 360,  # 360 is north too
+                        None if accuracy is None else float(accuracy),
+                    )
+        if fix is None:
+            try:
+                fix = _validate_item(item, i, default_crs=default_crs, earliest=earliest, latest=latest)
+            except _Rejected as r:
+                outcomes.append(
+                    {"index": i, "status": "rejected", "code": r.code, "field": r.field, "message": r.message}
+                )
+                continue
+        if fix.fixed_at in seen:
+            outcomes.append(
+                {
+                    "index": i,
+                    "status": "duplicate",
+                    "code": CODE_DUPLICATE_IN_BATCH,
+                    "message": _("本批中已有相同定位时间的点。"),
+                }
+            )
+            continue
+        seen.add(fix.fixed_at)
+        fixes.append(fix)
+    return fixes, outcomes
+
+
 # --- Storage -----------------------------------------------------------------------------------------
 
-_INSERT_SQL = f"""
-INSERT INTO {Ping._meta.db_table} (unit_id, device_id, fixed_at, received_at, point, speed, heading, accuracy)
-SELECT %s, %s, t.fixed_at, %s, ST_SetSRID(ST_MakePoint(t.lon, t.lat), {settings.SRID}), t.speed, t.heading,
-       t.accuracy
-FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
-     AS t(fixed_at, lon, lat, speed, heading, accuracy)
-ON CONFLICT (device_id, fixed_at) DO NOTHING
-RETURNING (extract(epoch FROM fixed_at) * 1000000)::bigint
+# The unit row lock and the insert in one statement (one round trip, no ORM compilation: building
+# the locking SELECT through the ORM was ~20% of a worker's time per batch, py-spy --gil). The
+# insert reads the unit from the locking CTE, so the lock is taken before any row goes in, and
+# nothing goes in when the device has no active unit (no row comes back: DeviceNotBound).
+# Duplicates come back as the 1-based positions of the fixes the insert skipped: usually none, so
+# the answer is one row whatever the batch size.
+_LOCK_AND_INSERT_SQL = f"""
+WITH unit AS (
+    SELECT u.id, u.code, u.name, u.kind, u.fix_at, ST_X(u.fix_point), ST_Y(u.fix_point), u.fix_speed,
+           u.fix_heading, u.outside_since, t.id AS team_id, t.code AS team_code, t.name AS team_name,
+           t.domain
+    FROM {Unit._meta.db_table} u JOIN {Team._meta.db_table} t ON t.id = u.team_id
+    WHERE u.device_id = %s AND u.active
+    FOR UPDATE OF u
+),
+fix AS (
+    SELECT *
+    FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
+        WITH ORDINALITY AS f(fixed_at, lon, lat, speed, heading, accuracy, position)
+),
+stored AS (
+    INSERT INTO {Ping._meta.db_table}
+        (unit_id, device_id, fixed_at, received_at, point, speed, heading, accuracy)
+    SELECT unit.id, %s, fix.fixed_at, %s, ST_SetSRID(ST_MakePoint(fix.lon, fix.lat), {settings.SRID}),
+           fix.speed, fix.heading, fix.accuracy
+    FROM unit, fix
+    ON CONFLICT (device_id, fixed_at) DO NOTHING
+    RETURNING fixed_at
+)
+SELECT unit.*, ARRAY(SELECT position FROM fix WHERE fixed_at NOT IN (SELECT fixed_at FROM stored))
+FROM unit
 """
 
 # One statement for the device's last_seen_at and the unit's live position. The WHERE clause keeps
@@ -304,39 +419,67 @@ WHERE id = %s AND (fix_at IS NULL OR fix_at < %s)
 _UPDATE_DEVICE_SQL = f"UPDATE {Device._meta.db_table} SET last_seen_at = %s WHERE id = %s"
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(moment: datetime) -> int:
-    """Exact microseconds since the epoch: the key the insert hands back for the rows it stored."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 def _array(values) -> str:
     """A PostgreSQL array literal of floats. psycopg's list adapter checks every element against a
     quoting regex (~2 ms for the six arrays of a 100-ping batch); numbers never need quoting."""
     return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
 
 
-def _insert(unit: Unit, device: Device, fixes: list[Fix], received_at: datetime) -> set[int]:
-    """Store the fixes; returns the fix times (as _micros) that were new, the others being duplicates."""
+def _from_db(model, values: dict):
+    """An instance with only these columns loaded (the others deferred, as .only() leaves them)."""
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, fields, [values[name] for name in fields])
+
+
+def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) -> tuple[Unit, list[Fix]]:
+    """Lock the device's active unit and store the fixes; returns the unit (only the columns a
+    batch needs, like .only()) and the fixes that were stored, the others being duplicates."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_SQL,
+            _LOCK_AND_INSERT_SQL,
             [
-                unit.pk,
+                device.pk,
+                "{" + ",".join([f.fixed_at.isoformat() for f in fixes]) + "}",
+                _array([f.lon for f in fixes]),
+                _array([f.lat for f in fixes]),
+                _array([f.speed for f in fixes]),
+                _array([f.heading for f in fixes]),
+                _array([f.accuracy for f in fixes]),
                 device.pk,
                 received_at,
-                "{" + ",".join(f.fixed_at.isoformat() for f in fixes) + "}",
-                _array(f.lon for f in fixes),
-                _array(f.lat for f in fixes),
-                _array(f.speed for f in fixes),
-                _array(f.heading for f in fixes),
-                _array(f.accuracy for f in fixes),
             ],
         )
-        return {row[0] for row in cursor.fetchall()}
+        row = cursor.fetchone()
+    if row is None:
+        raise DeviceNotBound(
+            "device", _("设备 %(code)s 未绑定在用的巡查单元，不能上传定位。") % {"code": device.code}
+        )
+    uid, code, name, kind, fix_at, fix_lon, fix_lat, fix_speed, fix_heading, outside_since = row[:10]
+    team_id, team_code, team_name, team_domain = row[10:14]
+    team = _from_db(Team, {"id": team_id, "code": team_code, "name": team_name, "domain": team_domain})
+    unit = _from_db(
+        Unit,
+        {
+            "id": uid,
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "team_id": team_id,
+            "device_id": device.pk,
+            "active": True,
+            "fix_at": fix_at,
+            "fix_point": None if fix_lon is None else _point(fix_lon, fix_lat),
+            "fix_speed": fix_speed,
+            "fix_heading": fix_heading,
+            "outside_since": outside_since,
+        },
+    )
+    unit.team = team
+    duplicates = row[14]
+    if not duplicates:
+        return unit, fixes
+    skipped = set(duplicates)
+    return unit, [f for position, f in enumerate(fixes, 1) if position not in skipped]
 
 
 # --- Geofence --------------------------------------------------------------------------------------
@@ -382,7 +525,13 @@ def _team_outline(index: RoutingIndex, version, team_id: int, domain: str):
 @dataclass
 class _Fence:
     inside: np.ndarray  # bool per fix
-    township_ids: list[int | None]  # township of the cell holding each fix (None outside the grid)
+    positions: np.ndarray  # the routing index's cell holding each fix (-1 outside the grid)
+    index: RoutingIndex
+
+    def township_id(self, k: int) -> int | None:
+        """The township of the cell holding fix k (None outside the grid): only an alert needs it."""
+        position = int(self.positions[k])
+        return self.index.cell_township[position] if position >= 0 else None
 
 
 def _geofence(unit: Unit, fixes: list[Fix], at: datetime) -> _Fence | None:
@@ -409,8 +558,7 @@ def _geofence(unit: Unit, fixes: list[Fix], at: datetime) -> _Fence | None:
         kx, ky = _metres_scale()
         points = shapely.points(lons[out] * kx, lats[out] * ky)
         inside[out] = shapely.dwithin(outline, points, settings.GEOFENCE_TOLERANCE_METRES)
-    townships = [index.cell_township[p] if p >= 0 else None for p in positions.tolist()]
-    return _Fence(inside=inside, township_ids=townships)
+    return _Fence(inside=inside, positions=positions, index=index)
 
 
 def _active_alerts(unit: Unit) -> list[Alert]:
@@ -500,49 +648,13 @@ def _apply_geofence(unit: Unit, forward: list[Fix], result: BatchResult) -> date
         if outside_since is None:
             outside_since = fix.fixed_at
         if not active and fix.fixed_at - outside_since >= dwell:
-            alert = _alert_raise(unit, fix, fence.township_ids[k], outside_since)
+            alert = _alert_raise(unit, fix, fence.township_id(k), outside_since)
             active = [alert]
             result.alerts_raised.append(alert)
     return outside_since
 
 
 # --- The service -----------------------------------------------------------------------------------
-
-
-_UNIT_FIELDS = (
-    "id",
-    "code",
-    "name",
-    "kind",
-    "team_id",
-    "device_id",
-    "active",
-    "fix_at",
-    "fix_point",
-    "fix_speed",
-    "fix_heading",
-    "outside_since",
-    "team__id",
-    "team__code",
-    "team__name",
-    "team__domain",
-)
-
-
-def _locked_unit(device: Device) -> Unit:
-    # Only what the batch needs: the team's base point and other columns stay in the database.
-    unit = (
-        Unit.objects.select_related("team")
-        .only(*_UNIT_FIELDS)
-        .select_for_update(of=("self",))
-        .filter(device=device, active=True)
-        .first()
-    )
-    if unit is None:
-        raise DeviceNotBound(
-            "device", _("设备 %(code)s 未绑定在用的巡查单元，不能上传定位。") % {"code": device.code}
-        )
-    return unit
 
 
 def ping_batch_ingest(
@@ -569,47 +681,23 @@ def ping_batch_ingest(
     earliest = received_at - timedelta(seconds=settings.PING_MAX_AGE_SECONDS)
     latest = received_at + timedelta(seconds=settings.PING_MAX_FUTURE_SECONDS)
 
-    outcomes: list[dict] = []
-    fixes: list[Fix] = []
-    seen: set[datetime] = set()
-    for i, item in enumerate(items):
-        try:
-            fix = _validate_item(item, i, default_crs=device.crs, earliest=earliest, latest=latest)
-        except _Rejected as r:
-            outcomes.append(
-                {"index": i, "status": "rejected", "code": r.code, "field": r.field, "message": r.message}
-            )
-            continue
-        if fix.fixed_at in seen:
-            outcomes.append(
-                {
-                    "index": i,
-                    "status": "duplicate",
-                    "code": CODE_DUPLICATE_IN_BATCH,
-                    "message": _("本批中已有相同定位时间的点。"),
-                }
-            )
-            continue
-        seen.add(fix.fixed_at)
-        fixes.append(fix)
+    fixes, outcomes = _validate_batch(items, default_crs=device.crs, earliest=earliest, latest=latest)
 
     with transaction.atomic():
-        unit = _locked_unit(device)
-        result = BatchResult(unit=unit)
-        inserted = _insert(unit, device, fixes, received_at) if fixes else set()
-        stored: list[Fix] = []
-        for fix in fixes:
-            if _micros(fix.fixed_at) in inserted:
-                stored.append(fix)
-            else:
-                outcomes.append(
-                    {
-                        "index": fix.index,
-                        "status": "duplicate",
-                        "code": CODE_DUPLICATE,
-                        "message": _("该定位点已接收过。"),
-                    }
-                )
+        unit, stored = _lock_and_insert(device, fixes, received_at)
+        result = BatchResult(unit=unit, accepted=len(stored))
+        if len(stored) < len(fixes):
+            stored_indexes = {f.index for f in stored}
+            outcomes.extend(
+                {
+                    "index": f.index,
+                    "status": "duplicate",
+                    "code": CODE_DUPLICATE,
+                    "message": _("该定位点已接收过。"),
+                }
+                for f in fixes
+                if f.index not in stored_indexes
+            )
         # Late fixes are track only: the live position and the geofence move forward in fix time.
         forward = sorted(
             (f for f in stored if unit.fix_at is None or f.fixed_at > unit.fix_at), key=lambda f: f.fixed_at
@@ -649,7 +737,6 @@ def ping_batch_ingest(
 
     outcomes.sort(key=lambda o: o["index"])
     result.items = outcomes
-    result.accepted = len(inserted)
     result.rejected = sum(1 for o in outcomes if o["status"] == "rejected")
     result.duplicate = len(outcomes) - result.rejected
     if result.rejected:
