@@ -72,8 +72,12 @@ def test_intake_benchmark_runs(tmp_path):
     assert console["deliveries"] == console["created"] * console["consoles"]
     # (b) ran once per number of consoles asked for, each with nothing lost or duplicated.
     runs = result["console_runs"]
-    assert [r["consoles"] for r in runs] == [3, 5] and "report → 5 consoles" in done.stdout
+    assert [r["consoles"] for r in runs] == [3, 5, 5] and "report → 5 consoles" in done.stdout
     assert runs[0] == console
+    # (b') the largest fan-out again at a rate the server sustains: 60% of (a)'s.
+    within = runs[-1]
+    assert within["within_capacity"] == 0.6 and "(b') 5 consoles" in done.stdout
+    assert within["target_per_s"] == max(5.0, round(0.6 * reports["reports_per_s"]))
     for run in runs:
         assert run["created"] == run["posted"] > 0 and run["lost"] == 0 and run["duplicated"] == 0
         assert run["deliveries"] == run["created"] * run["consoles"]
