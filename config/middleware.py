@@ -17,6 +17,8 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from config import dbstate
+
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
     def process_request(self, request):
@@ -73,6 +75,7 @@ class DatabaseUnavailableMiddleware:
     def unavailable(request, exc: Exception) -> HttpResponse:
         from config.health import RETRY_AFTER_SECONDS
 
+        dbstate.mark_unavailable(f"{request.method} {request.path}")
         database_logger.warning(
             "database unavailable, answered 503: %s %s: %s: %s",
             request.method,

@@ -51,6 +51,17 @@ def _relay_stopped_before_the_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def _database_not_marked_unavailable():
+    """config/dbstate.py's mark is process-wide: a test that met (or made) an unavailable database
+    must not leave the next test's consoles skipping their database work."""
+    from config import dbstate
+
+    dbstate.mark_available()
+    yield
+    dbstate.mark_available()
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Every test starts in the default language (zh-hans): a test that switches to English (a
     page's language switch, translation.activate) must not change what the next one reads."""

@@ -38,8 +38,12 @@ database. tests/gridops/test_consumer_lifetime.py counts what is left.
 PostgreSQL unavailable: an open console stays open. Heartbeats still go out (the head is then
 what this console was sent, with "database": "unavailable"), so the browser's watchdog keeps the
 socket; a `resume` asked meanwhile is answered once the database is back; re-checks wait for it
-(access is not withdrawn because the database is away). A console connecting meanwhile is closed
-with 1013 (try again later) and an error naming "database", never 1011.
+(access is not withdrawn because the database is away). Once a call fails, the process marks the
+database unavailable (config/dbstate.py): the heartbeats then ask nothing and one probe asks for
+all consoles, so the one database thread is not held for a pool timeout per console per beat. A
+heartbeat whose database work waits longer than one interval is sent without it meanwhile. A
+console connecting meanwhile is closed with 1013 (try again later) and an error naming "database",
+never 1011.
 
 The protocol is documented in docs/REALTIME.md.
 """
@@ -48,6 +52,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict
 from importlib import import_module
 from urllib.parse import parse_qs
@@ -59,12 +64,13 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from config import dbstate
 from gridops import scopes
 from gridops.realtime import events
 from gridops.realtime.access import live_stream_valid
@@ -167,6 +173,35 @@ def _recheck(user_id: int, session_key: str | None, session_hash: str | None, to
 
 
 _head = database_sync_to_async(stream_head)
+
+
+@database_sync_to_async
+def _select_one() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+_probe: asyncio.Task | None = None
+
+
+def _probe_database() -> None:
+    """While the database is marked unavailable (config/dbstate.py), one probe at a time asks for
+    all the consoles of the process; the heartbeats ask nothing meanwhile."""
+    global _probe
+    if _probe is None or _probe.done() or _probe.get_loop() is not asyncio.get_running_loop():
+        _probe = asyncio.ensure_future(_run_probe())
+
+
+async def _run_probe() -> None:
+    asked_at = time.monotonic()
+    try:
+        await _select_one()
+    except DATABASE_ERRORS:
+        return  # still away: the next heartbeat probes again
+    except Exception:
+        logger.exception("live: database probe failed")
+        return
+    dbstate.mark_available(asked_at)
 
 
 @database_sync_to_async
@@ -305,6 +340,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Accept before refusing: a close code sent before the handshake completes never reaches
         # the browser (it sees a bare 403), and the console needs 4401/4403 to know what to do.
         await self.accept()
+        asked_at = time.monotonic()
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         user = self.scope.get("user") or AnonymousUser()
         token = (params.get("token") or [""])[-1]
@@ -343,6 +379,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._resume(since)
         except DATABASE_ERRORS as exc:
             return await self._database_refusal(exc)
+        self._database_works(asked_at)  # a connect asks the database whatever the mark says
         logger.info("live %s: console of user %s connected (since=%s)", self.stream, user.pk, since)
 
     def _identity_of(self, user, token: str) -> tuple:
@@ -364,11 +401,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         traceback per heartbeat), anything else every time with its traceback."""
         if not isinstance(exc, DATABASE_ERRORS):
             logger.error("live %s: %s failed", self.stream, what, exc_info=exc)
-        elif self._db_ok:
-            logger.warning("live %s: database unavailable (%s): %r", self.stream, what, exc)
+        else:
+            dbstate.mark_unavailable(f"live {what}")
+            if self._db_ok:
+                logger.warning("live %s: database unavailable (%s): %r", self.stream, what, exc)
         self._db_ok = False
 
-    def _database_works(self) -> None:
+    def _database_works(self, asked_at: float) -> None:
+        dbstate.mark_available(asked_at)
         if not self._db_ok:
             logger.info("live %s: database available again", self.stream)
         self._db_ok = True
@@ -377,6 +417,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Close the console once its user may no longer listen (revocation within seconds)."""
         while not self._stopping:
             await asyncio.sleep(settings.LIVE_SCOPE_RECHECK_SECONDS)
+            if dbstate.unavailable():
+                continue  # access is checked again once the database is back
             try:
                 allowed, visible = await _recheck(*self._identity, self.stream)
             except Exception as exc:  # the console stays; access is checked again next time
@@ -552,14 +594,37 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._wake.set()
 
     async def _heartbeats(self) -> None:
+        interval = settings.LIVE_HEARTBEAT_SECONDS
         while not self._stopping:
-            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
+            await asyncio.sleep(interval)
             # channels-redis forgets group members when Redis restarts; re-adding is idempotent.
             await self._group_add()
-            await self._beat()
+            beat = asyncio.ensure_future(self._beat())
+            try:
+                while not (await asyncio.wait({beat}, timeout=interval))[0]:
+                    # The beat is waiting for the one database thread (PostgreSQL away, or a
+                    # backlog): a heartbeat anyway, so the browser's watchdog keeps the socket.
+                    self._heartbeat_without_database()
+                await beat
+            finally:
+                beat.cancel()
+
+    def _heartbeat_without_database(self) -> None:
+        """A heartbeat that reads nothing: the head is what this console was sent (nothing to
+        resume), marked "database": "unavailable" while the process knows it is."""
+        if self._stopping:
+            return
+        data = {"database": "unavailable"} if dbstate.unavailable() else {}
+        now = timezone.localtime().isoformat()
+        self._queue(self._message(events.HEARTBEAT, {"head": self.last_seq, "time": now, **data}))
 
     async def _beat(self) -> None:
+        if dbstate.unavailable():
+            # Nothing is asked: one probe per process asks for every console (config/dbstate.py).
+            _probe_database()
+            return self._heartbeat_without_database()
         data = {}
+        asked_at = time.monotonic()
         try:
             if self._deferred_resume is not None:
                 await self._resume(self._deferred_resume)
@@ -581,7 +646,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 # frame carries it before this heartbeat): the stream head would name notices
                 # still in flight and make every browser under load send a needless resume.
                 head = self.last_seq
-            self._database_works()
+            self._database_works(asked_at)
         except Exception as exc:
             # The heartbeat still goes (the browser closes a socket that stays silent for three),
             # with what this console was sent as the head: nothing to resume.
@@ -611,6 +676,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if since is None:
                 return self._client_error("since", _("since 应为非负整数。"))
             try:
+                if dbstate.unavailable():
+                    raise OperationalError("the database is marked unavailable in this process")
                 await self._resume(since)
             except DATABASE_ERRORS as exc:
                 # Answered by the first heartbeat that reads the database again.

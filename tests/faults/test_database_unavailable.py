@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from config import dbstate
 from config.health import RETRY_AFTER_SECONDS
 from config.middleware import DatabaseUnavailableMiddleware
 
@@ -34,6 +35,8 @@ def test_a_view_meeting_a_dead_database_answers_503_json_for_the_api(error, capl
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert json.loads(response.content) == {"detail": "数据库暂时不可用，请稍后重试。"}
     assert "database unavailable, answered 503: POST /api/v1/reports/" in caplog.text
+    # The process's consoles stop asking until a probe finds the database again (config/dbstate.py).
+    assert dbstate.unavailable()
 
 
 def test_a_page_gets_a_short_html_page():

@@ -16,18 +16,17 @@ before the console is ended): the exit must not wait for the database.
 
 import asyncio
 
-import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from gridops.realtime import events
 from gridops.realtime.consumers import LiveConsumer
 from tests.gridops.live_client import LiveClient, live_path, own_channel_layer
+from tests.gridops.table_lock import TableLock
 
 CONSOLES = 4
 GROUP = events.stream_group(events.COUNTY_STREAM)
@@ -49,33 +48,6 @@ def key(transactional_db, tiny_county) -> str:
     user = User.objects.create_user("dispatcher", password="x")
     user.groups.add(Group.objects.get_or_create(name="dispatcher")[0])
     return Token.objects.create(user=user).key
-
-
-def _pg_connect() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"]
-    )
-
-
-class TableLock:
-    """ACCESS EXCLUSIVE on one table from a session of its own: every read of it waits."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-        self.conn = _pg_connect()
-        self.conn.execute(f"lock table {table} in access exclusive mode")
-
-    def waiting(self) -> int:
-        """How many sessions wait for this lock."""
-        with _pg_connect() as c:
-            return c.execute(
-                "select count(*) from pg_locks where not granted and relation = %s::regclass", [self.table]
-            ).fetchone()[0]
-
-    def release(self) -> None:
-        self.conn.rollback()
-        self.conn.close()
 
 
 def consumer_tasks(tasks) -> list[str]:

@@ -17,12 +17,14 @@ from django.db import connection, transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from config import dbstate
 from geodata.models import Officer
 from gridops.models import OutboxEvent
 from gridops.realtime import events
 from gridops.realtime.access import live_stream_allowed, live_stream_valid
 from gridops.realtime.outbox import live_send, outbox_emit, stream_head
 from tests.gridops.live_client import LiveClient, live_path, own_channel_layer
+from tests.gridops.table_lock import TableLock
 
 W_CODE, E_CODE = "330225001", "330225101"
 W, E = events.township_stream(W_CODE), events.township_stream(E_CODE)
@@ -336,6 +338,76 @@ def test_heartbeat_carries_head_and_pushes_events_whose_notices_were_lost(keys, 
         await client.until(lambda ms: any(m["seq"] == 1 for m in ms))
         await client.until(lambda ms: any(m["type"] == events.HEARTBEAT for m in ms))
         assert client.of_type(events.HEARTBEAT)[-1]["data"]["head"] == 1
+        await client.close()
+
+    run(scenario)
+
+
+def test_heartbeats_keep_coming_while_the_database_thread_is_stuck(keys, settings):
+    """The stream head is locked, so each heartbeat's read waits on PostgreSQL (and every database
+    call of the process waits behind it, on the one thread they share). Heartbeats must keep
+    coming all the same, or the browser closes the socket after three silent beats."""
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2
+
+    async def scenario():
+        client = LiveClient(live_path(token=keys["dispatcher"]))
+        assert await client.connect()
+        await client.frame()
+        lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
+        try:
+            deadline = time.monotonic() + 10
+            while await asyncio.to_thread(lock.waiting) == 0:
+                assert time.monotonic() < deadline, "no heartbeat read the stream head"
+                await asyncio.sleep(0.05)
+            before = len(client.of_type(events.HEARTBEAT))
+            await client.drain(1.5)
+            stuck = client.of_type(events.HEARTBEAT)[before:]
+            assert await asyncio.to_thread(lock.waiting) >= 1  # still stuck throughout
+        finally:
+            await asyncio.to_thread(lock.release)
+        # ~7 beats in 1.5 s; without the watchdog none came while the read waited.
+        assert len(stuck) >= 3
+        assert all(m["data"]["head"] == 0 and "database" not in m["data"] for m in stuck)
+        await client.close()
+
+    run(scenario)
+
+
+def _marked_unavailable(message: dict) -> bool:
+    return message["type"] == events.HEARTBEAT and message["data"].get("database") == "unavailable"
+
+
+def test_a_database_marked_unavailable_is_probed_and_heartbeats_ask_nothing(keys, settings):
+    """config/dbstate.py: once the process knows PostgreSQL is away (a 503, a console's failed
+    call), heartbeats go out marked "unavailable" without reading anything, the head being what
+    the console was sent; one probe finds the database again and the consoles carry on."""
+    settings.LIVE_HEARTBEAT_SECONDS = 0.3
+
+    def write_without_notice():
+        from gridops.realtime.outbox import outbox_sequence_pending
+
+        with transaction.atomic():
+            OutboxEvent.objects.create(type=events.REPORT_CREATED, data={"n": 0}, streams=["county"])
+        while outbox_sequence_pending() is None:
+            pass
+
+    async def scenario():
+        client = LiveClient(live_path(token=keys["dispatcher"]))
+        assert await client.connect()
+        await client.frame()
+        dbstate.mark_unavailable("test")
+        await database_sync_to_async(write_without_notice)()  # seq 1: only the database knows
+        await client.until(lambda ms: any(_marked_unavailable(m) for m in ms))
+        marked = next(m for m in client.messages if _marked_unavailable(m))
+        # Nothing was read for it: the head is what the console had, and seq 1 came later.
+        assert marked["data"]["head"] == 0
+        assert not any(m["seq"] == 1 for m in client.messages[: client.messages.index(marked)])
+        # The probe found the database: the next heartbeats read it again and catch up.
+        await client.until(lambda ms: any(m["seq"] == 1 for m in ms))
+        await client.drain(0.7)
+        assert not dbstate.unavailable()
+        beats = client.of_type(events.HEARTBEAT)
+        assert beats[-1]["data"]["head"] == 1 and "database" not in beats[-1]["data"]
         await client.close()
 
     run(scenario)
