@@ -831,9 +831,15 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument(
         "--only",
-        choices=["all", "pings"],
+        choices=["all", "pings", "consoles"],
         default="all",
-        help="pings: only (c) and its COPY baseline (for profiling the ping path)",
+        help="pings: only (c) and its COPY baseline (for profiling the ping path); consoles: only (b),"
+        " once per --consoles at each --rates (for profiling the realtime path)",
+    )
+    parser.add_argument(
+        "--rates",
+        default="",
+        help="with --only consoles: reports/s, a comma-separated list (default --target-rate)",
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "intake.json"))
     args = parser.parse_args()
@@ -857,6 +863,38 @@ def main() -> int:
 
     port = _free_port()
     server = start_server(db_url, port, args.redis_url)
+    if args.only == "consoles":
+        rates = [float(r) for r in str(args.rates).split(",") if r.strip()] or [args.target_rate]
+        runs = []
+        try:
+            cpu = _server_cpu(server, args.database)
+            for n in console_counts:
+                for rate in rates:
+                    say(f"(b) report → {n} consoles at {rate:g}/s")
+                    runs.append(
+                        measured_cpu(
+                            cpu,
+                            lambda n=n, rate=rate: bench_console(
+                                port, tokens["dispatcher"], plan, args, n, rate
+                            ),
+                            "created",
+                        )
+                    )
+        finally:
+            stop_server(server)
+        results = {"benchmark": "intake", "only": "consoles", "cells": args.cells, "targets": TARGETS}
+        results.update(console_runs=runs)
+        out = write_results(results, args.out)
+        for run in runs:
+            print(
+                f"(b) {run['consoles']} consoles at {run['target_per_s']:g}/s:"
+                f" {run['achieved_per_s']}/s achieved,"
+                f" p50 {run['latency_p50_ms']} ms, p99 {run['latency_p99_ms']} ms, lost {run['lost']},"
+                f" dup {run['duplicated']}; server CPU {run.get('server_cpu_ms_per_request')} ms/report"
+                f" {run.get('server_cpu_ms_per_request_by_part')}"
+            )
+        print(f"\nwrote {out}")
+        return 0
     if args.only == "pings":
         try:
             cpu = _server_cpu(server, args.database)
