@@ -2,11 +2,11 @@
 its live consoles.
 
 Every database call of a process's consoles runs in one thread (channels' database_sync_to_async
-is thread-sensitive, and so are Django's sync views under ASGI). While PostgreSQL is away each
-call waits the pool's timeout (GRIDOPS_DB_POOL_TIMEOUT) before it fails, so if every console kept
-asking for its stream head, fifty consoles would hold that thread for fifty timeouts per
+is thread-sensitive; HTTP requests have their own pool, config/asgi.py). While PostgreSQL is away
+each call waits the pool's timeout (GRIDOPS_DB_POOL_TIMEOUT) before it fails, so if every console
+kept asking for its stream head, fifty consoles would hold that thread for fifty timeouts per
 heartbeat: the heartbeats would stop coming (the browser closes a socket silent for three), and
-the requests queued behind them would be answered long after PostgreSQL was back.
+the resumes and re-checks queued behind them would be answered long after PostgreSQL was back.
 
 So the first failure marks the database unavailable (config.middleware's 503 does, and so does a
 console's failed call). While it is marked, consoles send their heartbeats without asking, and
