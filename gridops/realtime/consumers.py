@@ -765,3 +765,45 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("live %s: writer stopped; closing the socket (the console resumes)", self.stream)
             await self.close(code=1011)
+
+
+class DatabaseUnavailableAtHandshake:
+    """ASGI middleware around the session and auth middleware of /ws/live/.
+
+    Channels' AuthMiddleware reads the browser's session and user from PostgreSQL before the
+    consumer runs. With PostgreSQL away that read raised out of the application: uvicorn logged
+    "Exception in ASGI application" and failed the handshake, so a signed-in browser saw a bare
+    failure where a console with a token got 1013. Here the same answer as the consumer's: the
+    socket is accepted, gets an error naming "database" and is closed with 1013 (try again later).
+    """
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        answered = False
+
+        async def tracked_send(message):
+            nonlocal answered
+            answered = True
+            await send(message)
+
+        try:
+            return await self.inner(scope, receive, tracked_send)
+        except DATABASE_ERRORS as exc:
+            if answered or scope.get("type") != "websocket":
+                raise  # the consumer was already talking: not a handshake failure
+            dbstate.mark_unavailable("live handshake")
+            logger.warning("live: database unavailable while reading the session: %r", exc)
+        message = await receive()
+        if message.get("type") != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        error = {
+            "seq": None,
+            "type": events.ERROR,
+            "stream": events.COUNTY_STREAM,
+            "data": {"database": [_("数据库暂时不可用，请稍后重试。")]},
+        }
+        await send({"type": "websocket.send", "text": json.dumps([error], ensure_ascii=False)})
+        await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})

@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+SECRET_KEY = "faults-not-secret"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -36,8 +39,9 @@ def free_port() -> int:
 def seed(db_url: str, cells: int) -> dict:
     """migrate + the demo county (`cells` cells) + demo devices and tokens, in a child process
     pointed at `db_url` (this process may be a pytest process configured for another database).
-    Returns {"plan": {points, matters}, "tokens": {...}, "devices": [{key, device, points}]}."""
-    env = dict(os.environ, DATABASE_URL=db_url, GRIDOPS_LOG_LEVEL="WARNING")
+    Returns {"plan": {points, matters}, "tokens": {...}, "sessions": {...}, "devices": [...]}."""
+    # The same SECRET_KEY as the servers: the seeded browser session carries the user's auth hash.
+    env = dict(os.environ, DATABASE_URL=db_url, GRIDOPS_LOG_LEVEL="WARNING", SECRET_KEY=SECRET_KEY)
     done = subprocess.run(
         [sys.executable, "-m", "tests.faults.seed", "--cells", str(cells)],
         cwd=ROOT,
@@ -73,7 +77,7 @@ class Server:
             REDIS_URL=self.redis_url,
             GRIDOPS_CHANNEL_PREFIX=f"faults{self.port}",
             GRIDOPS_DEBUG="0",
-            SECRET_KEY="faults-not-secret",
+            SECRET_KEY=SECRET_KEY,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             GRIDOPS_LOG_LEVEL="WARNING",
             **self.extra_env,

@@ -127,3 +127,73 @@ def test_consoles_survive_postgresql_stopping_and_miss_nothing(fault_stack):
         assert r[group]["missing"] == 0 and r[group]["duplicated"] == 0 and r[group]["gaps"] == 0
         assert r[group]["reloads"] == 0
         assert all(c["received"] == r["answered_2xx"] for c in r[group]["per_console"])
+
+
+async def _handshake(port: int, *, token: str | None = None, session: str | None = None) -> dict:
+    """Connect once to /ws/live/ and read until the server closes or 3 s pass: the first frame, the
+    close code, whether the handshake itself failed."""
+    import websockets
+
+    url = f"ws://127.0.0.1:{port}/ws/live/?stream=county" + (f"&token={token}" if token else "")
+    headers = {"Cookie": f"sessionid={session}"} if session else None
+    try:
+        ws = await websockets.connect(
+            url, origin=f"http://127.0.0.1:{port}", additional_headers=headers, open_timeout=15
+        )
+    except Exception as exc:  # the handshake failed: what the browser saw before the fix
+        return {"handshake_failed": repr(exc)}
+    frames = []
+    try:
+        async with asyncio.timeout(3):
+            async for raw in ws:
+                frames.extend(json.loads(raw))
+    except (TimeoutError, websockets.ConnectionClosed):  # a close other than 1000 raises
+        pass
+    code = ws.close_code
+    await ws.close()
+    return {"frames": frames, "close_code": code}
+
+
+def test_a_console_connecting_while_postgresql_is_down_is_told_to_try_again(fault_stack):
+    """Signed in with a session (a browser) or with a token, a console that connects while
+    PostgreSQL is away is accepted, told `{"database": [...]}` and closed with 1013; once the
+    database is back it connects. The session is read by Channels' auth middleware before the
+    consumer runs: that read used to fail the handshake with an exception in the server log."""
+    redis = _redis()
+    redis.start()
+    server = fault_stack.server(redis.url, GRIDOPS_DB_POOL_TIMEOUT="2")
+    session = fault_stack.data["sessions"]["dispatcher"]
+    token = fault_stack.data["tokens"]["dispatcher"]
+    try:
+        before = asyncio.run(_handshake(server.port, session=session))
+        fault_stack.pg.stop("fast")
+        try:
+            down_session = asyncio.run(_handshake(server.port, session=session))
+            down_token = asyncio.run(_handshake(server.port, token=token))
+        finally:
+            fault_stack.pg.start()
+        deadline = time.monotonic() + 30
+        after = asyncio.run(_handshake(server.port, session=session))
+        while after.get("close_code") == 1013 and time.monotonic() < deadline:  # the pool reconnects
+            time.sleep(0.5)
+            after = asyncio.run(_handshake(server.port, session=session))
+        log = server.log_text()
+    finally:
+        server.stop()
+        fault_stack.servers.remove(server)
+        redis.stop()
+        if not fault_stack.pg.is_running():
+            fault_stack.pg.start()
+
+    def types(result: dict) -> list[str]:
+        return [m["type"] for m in result.get("frames", [])]
+
+    # Up: the session's console is accepted and positioned (it stays open: no close code).
+    assert "resumed" in types(before) and before["close_code"] is None, before
+    for down in (down_session, down_token):
+        assert "handshake_failed" not in down, down
+        assert down["close_code"] == 1013, down
+        assert down["frames"][0]["type"] == "error" and "database" in down["frames"][0]["data"], down
+    assert "resumed" in types(after), after
+    assert "Exception in ASGI application" not in log
+    assert log.count("Internal Server Error") == 0
