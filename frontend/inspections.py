@@ -31,7 +31,7 @@ from django.views.generic import TemplateView
 
 from frontend import selectors as page_selectors
 from frontend.views import map_state
-from geodata.models import Domain
+from geodata.models import Domain, Region
 from gridops.selectors.reports import user_is_dispatcher
 from inspections import selectors
 from inspections.models import CreditColour, DrawResult, JointVisit, Target
@@ -184,8 +184,19 @@ class InspectionsView(InspectionPlannerRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate()
+        scope = inspection_scope_for(self.request.user)
+        county_level = scope.county
         townships = page_selectors.townships_for_filter()
-        county_level = inspection_scope_for(self.request.user).county
+        if not county_level:
+            # The filters (targets, draws) offer the townships whose targets this reader sees:
+            # own and covered (inspections/scopes.py); another township would list nothing, and a
+            # draw over it answers 403.
+            visible = set(
+                Region.objects.filter(pk__in=scope.township_ids | scope.covered_township_ids).values_list(
+                    "code", flat=True
+                )
+            )
+            townships = [t for t in townships if t["code"] in visible]
         industries = sorted(set(Target.objects.exclude(industry="").values_list("industry", flat=True)))
         context.update(
             townships=townships,

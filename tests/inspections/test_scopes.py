@@ -312,6 +312,28 @@ def test_the_page_hides_county_level_panels_from_a_township_dispatcher(county, p
         assert f'"countyLevel": {"true" if county_level else "false"}' in html
 
 
+STATE_SCRIPT = r'<script id="inspections-state" type="application/json">(.*?)</script>'
+
+
+def test_the_page_offers_a_township_dispatcher_only_the_townships_they_see(county, planner, w_dispatcher):
+    """The township filters of the targets and of a draw: a township's dispatcher is offered their
+    own and covered townships (others list no target, and a draw over them answers 403)."""
+    import json
+
+    offered = {}
+    for name, user in (("planner", planner), ("w", w_dispatcher)):
+        browser = Client()
+        browser.force_login(user)
+        html = browser.get("/inspections/").content.decode()
+        state = re.search(STATE_SCRIPT, html, re.S)
+        offered[name] = [t["code"] for t in json.loads(state.group(1))["townships"]]
+        # The same list in the page's two <select>s.
+        draw_select = re.search(r'<select name="townships".*?</select>', html, re.S).group(0)
+        assert re.findall(r'<option value="(\d+)">', draw_select) == offered[name]
+    assert {"330225001", "330225101"} <= set(offered["planner"])
+    assert offered["w"] == ["330225001"]
+
+
 def test_the_admin_shows_a_scoped_staff_member_what_the_api_shows(county, places, w_dispatcher):
     """A township's dispatcher with admin access sees their townships' targets and the plans of
     their own and covering teams, not E's."""
