@@ -98,6 +98,7 @@ def home_i18n() -> dict[str, str | dict[str, str]]:
         "liveConnecting": _("连接中…"),
         "liveOn": _("实时"),
         "liveCatchingUp": _("正在补齐…"),
+        "liveDegraded": _("数据库暂不可用，恢复后补齐"),
         "liveDown": _("连接中断，%(s)s 秒后重连"),
         "liveDenied": _("无权收听"),
         "layerReports": _("今日上报"),
@@ -141,6 +142,7 @@ def live_link_i18n() -> dict[str, str]:
         "catching-up": _("正在补齐…"),
         "down": _("连接中断"),
         "denied": _("无权收听"),
+        "degraded": _("数据库暂不可用，恢复后补齐"),
     }
 
 

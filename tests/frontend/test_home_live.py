@@ -80,3 +80,34 @@ def test_the_page_resumes_after_the_link_breaks(live_home, page):
         int(s) for s in page.eval_on_selector_all("#live-feed li", "items => items.map(i => i.dataset.seq)")
     ]
     assert seqs == sorted(seqs, reverse=True) and len(seqs) == len(set(seqs)) == 6
+
+
+def test_the_live_status_says_while_the_database_is_away(live_home, page, settings):
+    """A heartbeat marked "database": "unavailable" (config/dbstate.py) turns the link indicator to
+    "degraded" with its words; the next ordinary heartbeat turns it back to live."""
+    from config import dbstate
+
+    settings.LIVE_HEARTBEAT_SECONDS = 0.5
+    page.evaluate(
+        """() => {
+          const status = document.getElementById("live-status");
+          window.__liveStates = [];
+          new MutationObserver(() => window.__liveStates.push([status.dataset.state, status.textContent]))
+            .observe(status, { attributes: true, attributeFilter: ["data-state"] });
+        }"""
+    )
+    dbstate.mark_unavailable("test")  # as a 503 or a console's failed call would
+    page.wait_for_function(
+        "() => window.__liveStates.some(([state]) => state === 'degraded')", timeout=20_000
+    )
+    page.wait_for_function(
+        """() => {
+          const states = window.__liveStates.map(([state]) => state);
+          return states.lastIndexOf("live") > states.indexOf("degraded");
+        }""",
+        timeout=20_000,
+    )
+    states = page.evaluate("() => window.__liveStates")
+    degraded = next(text for state, text in states if state == "degraded")
+    assert "数据库暂不可用" in degraded
+    assert not dbstate.unavailable()  # the probe found it again

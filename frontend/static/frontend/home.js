@@ -262,6 +262,7 @@ function setLiveStatus({ state: linkState, retryIn }) {
     connecting: t.liveConnecting,
     live: t.liveOn,
     "catching-up": t.liveCatchingUp,
+    degraded: t.liveDegraded,
     down: (t.liveDown || "").replace("%(s)s", retryIn ?? "…"),
     denied: t.liveDenied,
   }[linkState];

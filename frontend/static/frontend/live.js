@@ -120,6 +120,12 @@ export class LiveConnection extends EventTarget {
         this._status("live");
         return;
       case "heartbeat":
+        // The server is up but PostgreSQL is not: the socket stays, new events wait for it.
+        if (message.data.database === "unavailable") {
+          if (this.state !== "degraded") this._status("degraded");
+          return;
+        }
+        if (this.state === "degraded") this._status("live");
         if (this.last !== null && message.data.head > this.last) this._resume();
         return;
       case "error":
