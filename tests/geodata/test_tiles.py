@@ -185,3 +185,31 @@ def test_the_tile_geometry_is_the_cell_in_tile_pixels(county, client):
     assert abs(min(xs) - round(west)) <= 1
     assert abs(max(ys) - round(south)) <= 1
     assert cell_square(0, 0).extent[:2] == (121.0, 29.0)
+
+
+def test_a_redrawn_cell_is_drawn_where_it_now_lies(county, client):
+    """Tiles read the web-mercator outline PostgreSQL keeps beside each cell (geom_mercator, a
+    generated column): it follows every write of `geom`, by the ORM or by SQL."""
+    from django.db import connection
+
+    from geodata.models import GridCell
+
+    def mismatched() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM geodata_gridcell WHERE ST_SRID(geom_mercator) <> 3857"
+                " OR NOT ST_Equals(geom_mercator, ST_Transform(geom, 3857))"
+            )
+            return cursor.fetchone()[0]
+
+    assert mismatched() == 0
+    cell = GridCell.objects.get(code=county.cells[(0, 0)].code)
+    z = 16
+    x, y = tile_of(121.0001, 29.0001, z)
+    assert cell.code in codes(client.get(url(z, x, y)).content)
+    cell.geom = county.cells[(3, 3)].geom  # redrawn far away (north-east corner of the county)
+    cell.save()
+    assert mismatched() == 0
+    assert cell.code not in codes(client.get(url(z, x, y)).content)
+    x2, y2 = tile_of(121.035, 29.035, z)
+    assert cell.code in codes(client.get(url(z, x2, y2)).content)
