@@ -4,7 +4,7 @@ A province has ~200,000 cells: one GeoJSON of them all is tens of megabytes, and
 per map move sends every vertex at full precision. A vector tile carries only the cells of one
 256-px tile, with coordinates quantised to its 4096 × 4096 grid (ST_AsMVTGeom) and each repeated
 property value stored once per tile, so a map pans over any number of cells with small,
-cacheable answers (figures in docs/TILES.md, from bench/tiles.py).
+cacheable answers (figures in docs/PERFORMANCE.md, from bench/tiles.py).
 
     z/x/y ──► ST_TileEnvelope (web mercator) ──► cells valid on the day whose geometry meets it
           ──► ST_AsMVTGeom (clip with a buffer, quantise) ──► ST_AsMVT, layer "cells"
