@@ -135,6 +135,24 @@ def test_county_matter_goes_to_department_team(tiny_county):
     assert "市场监管" in next(r.text for r in result.reasons if r.code == "matter")
 
 
+def test_reasons_follow_the_callers_language_lookup_by_lookup(tiny_county):
+    """route() reads the language once per lookup and caches texts per language: an English
+    lookup between two Chinese ones gets English reasons and domain names, and neither leaks into
+    the other."""
+    from django.utils import translation
+
+    def matter_text() -> str:
+        return next(r.text for r in route(121.005, 29.005, matter="SC-001").reasons if r.code == "matter")
+
+    chinese = matter_text()
+    with translation.override("en"):
+        english = matter_text()
+        cell = route(121.005, 29.005).reasons[0].text
+    assert "市场监管" in chinese and chinese == matter_text()
+    assert english.startswith("Matter SC-001") and "Market regulation" in english  # the name is data
+    assert cell.startswith("The point")
+
+
 def test_county_matter_without_jurisdiction_goes_to_triage(tiny_county):
     """渔业 has a team but no zone: the cell is known, no team is, so a person decides."""
     result = route(121.005, 29.005, matter="YY-001")
