@@ -354,6 +354,12 @@ LIVE_FRAME_SECONDS = env_float("GRIDOPS_LIVE_FRAME_SECONDS", 0.1)
 LIVE_POSITION_SECONDS = env_float("GRIDOPS_LIVE_POSITION_SECONDS", 1.0)
 LIVE_HEARTBEAT_SECONDS = env_float("GRIDOPS_LIVE_HEARTBEAT_SECONDS", 5.0)
 LIVE_RETENTION_HOURS = env_int("GRIDOPS_LIVE_RETENTION_HOURS", 48)
+# permessage-deflate on /ws/live/ (gridops_serve's workers). Off by default: the server compresses
+# every frame once per console, which cost 0.45-0.8 ms of worker CPU per report with 20 consoles at
+# 150 reports/s and raised (b)'s p99 from 218-238 to 307-469 ms (bench/intake.py --only consoles,
+# docs/PERFORMANCE.md); at a county's real rates the frames are a few kB/s per console. Turn it on
+# for consoles behind slow links.
+LIVE_WS_DEFLATE = env_bool("GRIDOPS_WS_DEFLATE", False)
 LIVE_RESUME_MAX_EVENTS = env_int("GRIDOPS_LIVE_RESUME_MAX_EVENTS", 5000)
 # Every open console re-checks its user's session, activity and right to its stream this often and
 # is closed with 4403 when one is gone (gridops/scopes.py, docs/RELIABILITY.md "Who sees what").

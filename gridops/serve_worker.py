@@ -51,6 +51,8 @@ def main(argv: list[str]) -> None:
 
     sock = socket.socket(fileno=int(argv[0]))
     warm_up()
+    from django.conf import settings  # configured by warm_up
+
     access_log = "--access-log" in argv[1:]
     config = uvicorn.Config(
         "config.asgi:application",
@@ -58,6 +60,7 @@ def main(argv: list[str]) -> None:
         timeout_graceful_shutdown=5,
         log_level="info" if access_log else "warning",
         access_log=access_log,
+        ws_per_message_deflate=settings.LIVE_WS_DEFLATE,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

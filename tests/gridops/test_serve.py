@@ -37,6 +37,26 @@ def _children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _websocket_handshake(port: int) -> bytes:
+    """The server's answer to a browser-like upgrade offering permessage-deflate (its headers)."""
+    request = (
+        "GET /ws/live/?stream=county HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.split(b"\r\n\r\n", 1)[0]
+
+
 def test_workers_and_relay_serve_and_stop_together(tiny_county):
     db = settings.DATABASES["default"]
     url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -61,6 +81,9 @@ def test_workers_and_relay_serve_and_stop_together(tiny_county):
             except OSError:
                 assert time.monotonic() < deadline, "gridops_serve did not answer"
                 time.sleep(0.3)
+        # /ws/live/ frames are not compressed unless GRIDOPS_WS_DEFLATE=1 (config/settings.py).
+        head = _websocket_handshake(port)
+        assert head.startswith(b"HTTP/1.1 101") and b"permessage-deflate" not in head.lower()
         children = _children(serve.pid)
         assert sum("gridops.serve_worker" in cmd for _, cmd in children) == 2
         assert sum("gridops_relay" in cmd for _, cmd in children) == 1
