@@ -180,6 +180,7 @@ class Poster:
         )
         self.statuses: Counter = Counter()
         self.created: set[str] = set()  # markers answered 201/200
+        self.answered_at: dict[str, float] = {}  # marker → time.monotonic() of its 201/200
         self.uuids: set[str] = set()
         self.latencies_ms: list[float] = []
         self.stop = asyncio.Event()
@@ -214,6 +215,7 @@ class Poster:
                     self.statuses[status] += 1
                     if status in (200, 201):
                         self.created.add(marker)
+                        self.answered_at[marker] = time.monotonic()
                         self.uuids.add(body["client_uuid"])
                         break
                     if status != 503:
@@ -222,6 +224,10 @@ class Poster:
             http.close()
 
         await asyncio.gather(*(sender(i) for i in range(self.connections)))
+
+    def answered_before(self, moment: float) -> set[str]:
+        """The markers answered 2xx before `moment` (time.monotonic())."""
+        return {marker for marker, at in self.answered_at.items() if at < moment}
 
     def non_2xx(self) -> dict:
         return {str(k): v for k, v in self.statuses.items() if k not in (200, 201)}

@@ -87,6 +87,16 @@ aemit = database_sync_to_async(emit)
 ahead = database_sync_to_async(stream_head)
 
 
+def write_without_notice() -> None:
+    """One event numbered as if by another relay whose notice never came: only the database knows."""
+    from gridops.realtime.outbox import outbox_sequence_pending
+
+    with transaction.atomic():
+        OutboxEvent.objects.create(type=events.REPORT_CREATED, data={"n": 0}, streams=["county"])
+    while outbox_sequence_pending() is None:
+        pass
+
+
 def run(coro_fn):
     async_to_sync(coro_fn)()
 
@@ -320,16 +330,6 @@ def test_bad_client_messages_answer_errors_and_keep_the_connection(keys):
 def test_heartbeat_carries_head_and_pushes_events_whose_notices_were_lost(keys, settings):
     settings.LIVE_HEARTBEAT_SECONDS = 0.2
 
-    def write_without_notice():
-        # Numbered by another relay whose notice never came: only the database knows.
-        from gridops.models import OutboxEvent
-        from gridops.realtime.outbox import outbox_sequence_pending
-
-        with transaction.atomic():
-            OutboxEvent.objects.create(type=events.REPORT_CREATED, data={"n": 0}, streams=["county"])
-        while outbox_sequence_pending() is None:
-            pass
-
     async def scenario():
         client = LiveClient(live_path(token=keys["dispatcher"]))
         assert await client.connect()
@@ -382,14 +382,6 @@ def test_a_database_marked_unavailable_is_probed_and_heartbeats_ask_nothing(keys
     call), heartbeats go out marked "unavailable" without reading anything, the head being what
     the console was sent; one probe finds the database again and the consoles carry on."""
     settings.LIVE_HEARTBEAT_SECONDS = 0.3
-
-    def write_without_notice():
-        from gridops.realtime.outbox import outbox_sequence_pending
-
-        with transaction.atomic():
-            OutboxEvent.objects.create(type=events.REPORT_CREATED, data={"n": 0}, streams=["county"])
-        while outbox_sequence_pending() is None:
-            pass
 
     async def scenario():
         client = LiveClient(live_path(token=keys["dispatcher"]))
