@@ -225,6 +225,19 @@ def draw_q(scope: InspectionScope) -> Q | None:
     return Q(Exists(results)) | Q(run_by_id=scope.user_id)
 
 
+def draw_result_q(scope: InspectionScope, draw) -> Q | None:
+    """The results shown within a draw the reader sees. All of them to county-level readers, to
+    the one who ran it, and once it is published (it is public then). Otherwise those on targets
+    of the reader's townships (own and covered) and those their team inspects: before it is
+    published a draw names whom the county will inspect, and a township does not learn that for
+    another's targets."""
+    if scope.county or draw.published or (scope.user_id is not None and draw.run_by_id == scope.user_id):
+        return None
+    return Q(target__township_id__in=scope.read_township_ids) | _inspected_by_q(
+        _team_officer_ids(scope.team_ids)
+    )
+
+
 def _filtered(q: Q | None, queryset: QuerySet) -> QuerySet:
     return queryset if q is None else queryset.filter(q)
 

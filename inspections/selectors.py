@@ -163,10 +163,12 @@ def draw_list(*, published: bool | None = None, visible_to=None) -> QuerySet[Dra
     return draws
 
 
-def draw_results(*, draw: Draw, with_cases: bool = False) -> list[dict]:
+def draw_results(*, draw: Draw, with_cases: bool = False, visible: Q | None = None) -> list[dict]:
     """The drawn targets with their inspectors' names (the public page shows exactly this);
-    `with_cases` adds each check's case (number and status) for the planners' page."""
-    results = list(draw.results.select_related("target", "report").order_by("position"))
+    `with_cases` adds each check's case (number and status) for the planners' page; `visible`
+    (inspections.scopes.draw_result_q) keeps the results a reader may see."""
+    rows = draw.results.all() if visible is None else draw.results.filter(visible)
+    results = list(rows.select_related("target", "report").order_by("position"))
     officer_ids = {o for r in results for o in r.inspectors}
     names = dict(Officer.objects.filter(pk__in=officer_ids).values_list("id", "name"))
     rows = []

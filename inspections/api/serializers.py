@@ -457,9 +457,15 @@ class DrawDetailSerializer(DrawSerializer):
 
     @extend_schema_field(DrawResultCaseSerializer(many=True))
     def get_results(self, obj):
+        from inspections.scopes import draw_result_q, inspection_scope_for
         from inspections.selectors import draw_results
 
-        return draw_results(draw=obj, with_cases=True)
+        request = self.context.get("request")
+        if request is None:  # no reader to scope for: never used by the API's views
+            raise ValueError("DrawDetailSerializer needs the request in its context")
+        return draw_results(
+            draw=obj, with_cases=True, visible=draw_result_q(inspection_scope_for(request.user), obj)
+        )
 
 
 class ReplayedSerializer(serializers.Serializer):

@@ -615,6 +615,11 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
             published=None if not raw else raw in ("true", "1"), visible_to=self.request.user
         )
 
+    def _detail(self, draw: Draw) -> dict:
+        """The draw as retrieve shows it to this caller (the results they may see)."""
+        fresh = selectors.draw_list().get(pk=draw.pk)
+        return s.DrawDetailSerializer(fresh, context=self.get_serializer_context()).data
+
     def _draw_to_change(self) -> Draw:
         draw = self.get_object()
         if not scopes.may_act_on_draw(self.request.user, draw):
@@ -638,9 +643,7 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if not scopes.may_draw_in(request.user, _draw_townships(v.get("filters"))):
             refuse("filters", _("请在抽取范围中只选择您数据范围内的乡镇（街道）。"))
         draw = services.draw_run(domain=domain, matter=matter, actor=request.user, **v)
-        return Response(
-            s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data, status=status.HTTP_201_CREATED
-        )
+        return Response(self._detail(draw), status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=_TAGS, responses={200: s.ReplaySerializer})
     @action(detail=True, methods=["get"])
@@ -652,7 +655,7 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk=None) -> Response:
         draw = services.draw_publish(draw=self._draw_to_change())
-        return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
+        return Response(self._detail(draw))
 
     @extend_schema(tags=_TAGS, request=None, responses={200: s.DrawDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="open-cases")
@@ -660,7 +663,7 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """生成检查案件（调度员）：每户一件，由抽中的执法人员所在队伍办理，立案后按闭环办理。"""
         draw = self._draw_to_change()
         services.draw_cases_open(draw=draw, actor=request.user)
-        return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
+        return Response(self._detail(draw))
 
     @extend_schema(
         tags=_TAGS, request=s.DrawOutcomeSerializer, responses={200: s.DrawDetailSerializer, **ERRORS}
@@ -678,7 +681,7 @@ class DrawViewSet(ErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if not scopes.may_record_outcome(request.user, result):
             refuse("position", _("只有抽中的执法人员所在队伍或该乡镇（街道）的调度员可以登记检查结果。"))
         services.draw_result_record(result=result, outcome=v["outcome"], note=v.get("note", ""))
-        return Response(s.DrawDetailSerializer(selectors.draw_list().get(pk=draw.pk)).data)
+        return Response(self._detail(draw))
 
 
 @extend_schema_view(

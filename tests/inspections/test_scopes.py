@@ -167,6 +167,20 @@ def test_a_county_wide_draw_is_seen_by_a_township_dispatcher_but_not_theirs_to_p
     no = client.post(f"{BASE}/draws/{draw_id}/outcome/", {**body, "position": e_position}, format="json")
     assert no.status_code == 403 and "position" in no.json()
 
+    # Before it is published the draw names whom the county will inspect: W's desk sees its own
+    # township's check, not E's (in the detail and in the answer to its outcome); the planner
+    # who ran it sees both; once published (public) everyone who sees the draw sees both.
+    def positions(answer) -> set[int]:
+        assert answer.status_code == 200, answer.json()
+        return {r["position"] for r in answer.json()["results"]}
+
+    assert positions(client.get(f"{BASE}/draws/{draw_id}/")) == {w_position}
+    assert positions(ok) == {w_position}
+    assert ok.json()["target_count"] == 2  # how many were drawn is no secret
+    assert positions(planner_client.get(f"{BASE}/draws/{draw_id}/")) == {w_position, e_position}
+    assert planner_client.post(f"{BASE}/draws/{draw_id}/publish/").status_code == 200
+    assert positions(client.get(f"{BASE}/draws/{draw_id}/")) == {w_position, e_position}
+
 
 def test_an_officer_reads_their_team_and_records_their_own_draw_outcome(
     county, django_user_model, planner_client
