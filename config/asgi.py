@@ -36,7 +36,6 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
-from gridops.realtime.consumers import DatabaseUnavailableAtHandshake  # noqa: E402
 
 # Bodies up to this size are read whole in the event loop; larger or chunked ones stream (a2wsgi).
 WHOLE_BODY_MAX = 256 * 1024
@@ -162,7 +161,7 @@ application = ProtocolTypeRouter(
     {
         "http": WholeBody(wsgi_app, workers=settings.HTTP_THREADS),
         "websocket": AllowedHostsOriginValidator(
-            DatabaseUnavailableAtHandshake(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )
