@@ -160,8 +160,6 @@ if settings.SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": WholeBody(wsgi_app, workers=settings.HTTP_THREADS),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
