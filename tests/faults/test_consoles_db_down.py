@@ -167,7 +167,7 @@ async def _handshake(port: int, *, token: str | None = None, session: str | None
 
 
 @pytest.mark.skip(
-    reason="DatabaseUnavailableAtHandshake hung tests/gridops/test_ws_origin.py (origin null); unwired until fixed"
+    reason="the handshake wrapper hung test_ws_origin.py; unwired until fixed"
 )
 def test_a_console_connecting_while_postgresql_is_down_is_told_to_try_again(fault_stack):
     """Signed in with a session (a browser) or with a token, a console that connects while
