@@ -45,8 +45,13 @@ def _connect(token: str, origin: bytes | None) -> dict:
         communicator = ApplicationCommunicator(application, scope)
         await communicator.send_input({"type": "websocket.connect"})
         first = await asyncio.wait_for(communicator.output_queue.get(), 10)
-        if first["type"] == "websocket.accept":
-            await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        # Accepted, the client hangs up; refused, its connection ends, and the server tells the
+        # consumer so (uvicorn sends websocket.disconnect after a close). Without that the refusing
+        # consumer ran until wait() cancelled it, and a cancellation caught inside channels-redis's
+        # receive once left the run hanging with no limit.
+        await communicator.send_input(
+            {"type": "websocket.disconnect", "code": 1000 if first["type"] == "websocket.accept" else 1006}
+        )
         # wait() cancels the application if it has not ended within 5 s and then awaits it with no
         # limit: a console that outlived its cancellation hung the serial suite here (fixed in the
         # consumer, tests/gridops/test_consumer_lifetime.py).
