@@ -36,6 +36,7 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from gridops.realtime.consumers import DatabaseUnavailableAtHandshake  # noqa: E402
 
 # Bodies up to this size are read whole in the event loop; larger or chunked ones stream (a2wsgi).
 WHOLE_BODY_MAX = 256 * 1024
@@ -160,6 +161,8 @@ if settings.SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": WholeBody(wsgi_app, workers=settings.HTTP_THREADS),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            DatabaseUnavailableAtHandshake(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -166,7 +166,6 @@ async def _handshake(port: int, *, token: str | None = None, session: str | None
     return {"frames": frames, "close_code": code}
 
 
-@pytest.mark.skip(reason="the handshake wrapper hung test_ws_origin.py; unwired until fixed")
 def test_a_console_connecting_while_postgresql_is_down_is_told_to_try_again(fault_stack):
     """Signed in with a session (a browser) or with a token, a console that connects while
     PostgreSQL is away is accepted, told `{"database": [...]}` and closed with 1013; once the
