@@ -230,6 +230,16 @@ async def _cancel_and_wait(tasks, timeout: float) -> set[asyncio.Task]:
     return running
 
 
+def _error_frame(stream: str, field: str, message: str) -> str:
+    """The frame a refused console gets before its close code: one error naming the field."""
+    error = {"seq": None, "type": events.ERROR, "stream": stream, "data": {field: [message]}}
+    return json.dumps([error], ensure_ascii=False)
+
+
+def _database_unavailable_text() -> str:
+    return _("数据库暂时不可用，请稍后重试。")
+
+
 def _non_negative_int(value) -> int | None:
     if isinstance(value, bool):
         return None
@@ -394,7 +404,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """PostgreSQL unavailable while connecting: 1013, the console tries again later."""
         logger.warning("live %s: database unavailable while connecting: %r", self.stream, exc)
         await self._stop()
-        await self._refuse(CLOSE_TRY_AGAIN, "database", _("数据库暂时不可用，请稍后重试。"))
+        await self._refuse(CLOSE_TRY_AGAIN, "database", _database_unavailable_text())
 
     def _database_failed(self, what: str, exc: Exception) -> None:
         """Log an unavailable database once per outage (every console would otherwise log a
@@ -439,8 +449,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Not the query string: it may carry the token.
         logger.warning("live: refused %s (%s), stream %r: %s", code, field, self.stream[:80], message)
         self.stream = self.stream or events.COUNTY_STREAM
-        frame = [self._message(events.ERROR, {field: [message]})]
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        await self.send(text_data=_error_frame(self.stream, field, message))
         await self.close(code=code)
 
     async def websocket_disconnect(self, message) -> None:
@@ -799,11 +808,6 @@ class DatabaseUnavailableAtHandshake:
         if message.get("type") != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        error = {
-            "seq": None,
-            "type": events.ERROR,
-            "stream": events.COUNTY_STREAM,
-            "data": {"database": [_("数据库暂时不可用，请稍后重试。")]},
-        }
-        await send({"type": "websocket.send", "text": json.dumps([error], ensure_ascii=False)})
+        frame = _error_frame(events.COUNTY_STREAM, "database", _database_unavailable_text())
+        await send({"type": "websocket.send", "text": frame})
         await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
