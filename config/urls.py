@@ -4,10 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health
+from gridops.api.media import ReportPhotoFileView
 
 admin.site.site_header = _("GridOps 网格化综合行政执法管理后台")
 admin.site.site_title = _("GridOps 管理后台")
@@ -24,13 +24,12 @@ urlpatterns = [
     path("open311/v2/", include("gridops.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Report photos, to those who may see their report (gridops/api/media.py), whatever serves
+    # the static files: MEDIA_ROOT is never published as a directory.
+    re_path(
+        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$",
+        ReportPhotoFileView.as_view(),
+        name="media",
+    ),
     path("", include("frontend.urls")),
 ]
-
-if settings.SERVE_STATIC:
-    # Report photos for the demo and small sites (django.conf.urls.static.static() only works with
-    # DEBUG on). Behind nginx (GRIDOPS_SERVE_STATIC=0) nginx serves MEDIA_ROOT instead.
-    def _media(request, path):
-        return serve(request, path, document_root=settings.MEDIA_ROOT)  # read per request (tests move it)
-
-    urlpatterns.insert(-1, re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", _media))

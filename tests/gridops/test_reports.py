@@ -376,6 +376,24 @@ def test_multipart_report_with_photos_serves_urls_without_exif(api, settings):
     assert served.status_code == 200
     content = b"".join(served.streaming_content)
     assert content[:2] == b"\xff\xd8" and b"Exif" not in content[:200]
+    assert served["Cache-Control"] == "private, max-age=3600" and served["Content-Type"] == "image/jpeg"
+
+
+def test_photo_files_are_served_only_for_reports_the_caller_may_see(api, django_user_model, settings):
+    """gridops/api/media.py; every role against every report: test_scopes_matrix.py."""
+    response = api.post(
+        URL, {**body(), "photos": [images.upload("a.jpg", images.jpeg_bytes())]}, format="multipart"
+    )
+    path = response.json()["photos"][0]["thumbnail"].removeprefix("http://testserver")
+    assert api.get(path).status_code == 200
+    anonymous = APIClient().get(path)  # not signed in: DRF's 403 "not authenticated" (session first)
+    assert anonymous.status_code == 403 and "身份认证信息未提供" in anonymous.json()["detail"]
+    stranger = _client(_user(django_user_model, "stranger", "grid_worker"))  # no cells, not the reporter
+    assert stranger.get(path).status_code == 404
+    # Nothing but a stored photo's name is served, whatever lies in MEDIA_ROOT.
+    (settings.MEDIA_ROOT / "notes.txt").write_text("not a photo")
+    for other in ("/media/notes.txt", "/media/../config/settings.py", "/media/reports/", path + "x"):
+        assert api.get(other).status_code == 404, other
 
 
 def test_bad_photo_over_http_is_400_naming_photos(api):

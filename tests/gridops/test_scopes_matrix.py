@@ -50,6 +50,7 @@ from inspections.models import (
     Target,
     VisitTarget,
 )
+from tests.data import images
 from tests.gridops.units_factory import tracked_unit
 
 ROLES = (
@@ -191,6 +192,9 @@ INSPECTION_CREATES = {
     "inspections:draw-list": {"domain": "market", "filters": {"townships": ["330225101"]}},
     "inspections:joint-visit-proposals": {"year": 2026},
 }
+# Report photos (/media/…, gridops/api/media.py): seen exactly as their report is; checked below for
+# the image and the thumbnail of every report.
+PHOTO_FILES = ("media",)
 AGGREGATES = ("api:summary", "api:indicators", "api:indicators-review", "inspections:indicators")
 PAGES = tuple(name for name in scopes.PAGES)  # frontend pages, by URL name (gridops/scopes.py)
 
@@ -255,6 +259,7 @@ def _classified(name: str) -> bool:
         *INSPECTION_ACTIONS,
         *INSPECTION_CREATES,
         *AGGREGATES,
+        *PHOTO_FILES,
         *PAGES,
         *NOT_PERSONAL,
         *DEVICE_ONLY,
@@ -272,7 +277,11 @@ def test_every_frontend_page_has_a_rule():
     pages = {
         n
         for n in _url_names()
-        if ":" not in n and n not in NOT_PERSONAL and n not in DEVICE_ONLY and not n.startswith("api")
+        if ":" not in n
+        and n not in NOT_PERSONAL
+        and n not in DEVICE_ONLY
+        and n not in PHOTO_FILES
+        and not n.startswith("api")
     }
     assert pages <= set(scopes.PAGES), pages - set(scopes.PAGES)
 
@@ -293,6 +302,11 @@ def _user(django_user_model, name: str, *groups: str, **extra):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def _report(reporter, lon: float, lat: float) -> Report:
     report, _ = report_submit(
         data=ReportInput(
@@ -305,6 +319,7 @@ def _report(reporter, lon: float, lat: float) -> Report:
             reporter_phone="13812345678",
         ),
         reporter=reporter,
+        photos=[images.upload("scene.jpg", images.jpeg_bytes())],
     )
     return report
 
@@ -559,6 +574,21 @@ def _run_matrix(w: World) -> Tally:
                 f"{role} page {page}: {response.status_code}",
             )
         _inspections_matrix(tally, w, role, client)
+        # photos: the image and the thumbnail as the report; out of scope exactly as a file that
+        # does not exist (the same name one report further on)
+        for key in ("r_own", "r_w", "r_e"):
+            for photo in w.objects[key].photos.all():
+                for name in (photo.image.name, photo.thumbnail.name):
+                    response = client.get(f"/media/{name}")
+                    report_id = str(w.objects[key].pk)
+                    absent = client.get(f"/media/{name}".replace(f"/{report_id}-", "/999999-")).status_code
+                    what = f"{role} photo {key} {name}: {response.status_code} (absent: {absent})"
+                    if key in VISIBLE["reports"][role]:
+                        tally.check(True, response.status_code == 200, what)
+                    else:
+                        tally.check(
+                            response.status_code != 200 and response.status_code == absent, True, what
+                        )
         for key in ("r_own", "r_w", "r_e"):
             response = client.get(_url("case-record", w.objects[key]))
             visible = key in VISIBLE["reports"][role]
