@@ -31,6 +31,7 @@ Verification is never done by the officer who handled the case.
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridops.models import Report
 
@@ -65,9 +66,15 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("register", _("立案"), (S.NEW,), S.REGISTERED, (DISPATCHER,)),
+        # A button: the same words are also a count and a status ("Registered", "Not registered").
+        Transition("register", pgettext_lazy("case action", "立案"), (S.NEW,), S.REGISTERED, (DISPATCHER,)),
         Transition(
-            "not_register", _("不予立案"), (S.NEW, S.TRIAGE), S.NOT_REGISTERED, (DISPATCHER,), needs_note=True
+            "not_register",
+            pgettext_lazy("case action", "不予立案"),
+            (S.NEW, S.TRIAGE),
+            S.NOT_REGISTERED,
+            (DISPATCHER,),
+            needs_note=True,
         ),
         Transition("dispatch", _("派遣"), (S.REGISTERED,), S.DISPATCHED, (DISPATCHER,)),
         Transition("accept", _("签收"), (S.DISPATCHED,), S.ACCEPTED, (OFFICER,)),

@@ -22,3 +22,19 @@ def test_every_message_has_an_english_translation():
         ["msgfmt", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True, check=True
     ).stderr
     assert "untranslated" not in out and "fuzzy" not in out, out
+
+
+def test_a_word_that_is_both_a_button_and_a_count_reads_right_in_each_place():
+    """立案 is the dispatcher's button ("Register") and the dashboard's count ("Registered")."""
+    from django.utils import translation
+
+    from gridops.lifecycle import TRANSITIONS
+    from gridops.selectors.indicators import COUNT_LABELS
+
+    with translation.override("en"):
+        assert str(TRANSITIONS["register"].label) == "Register"
+        assert str(TRANSITIONS["not_register"].label) == "Decline to register"
+        assert str(COUNT_LABELS["registered"]) == "Registered"
+        assert str(COUNT_LABELS["not_registered"]) == "Not registered"
+    with translation.override("zh-hans"):
+        assert str(TRANSITIONS["register"].label) == str(COUNT_LABELS["registered"]) == "立案"
