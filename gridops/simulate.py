@@ -735,10 +735,7 @@ class Desk(Actor):
             for role, username in DESK_USERS.items()
             if tokens.get(username)
         }
-        self.reader = next(iter(self.headers.values()), {})  # whose token lists the queues
         self.duties = [d for d in DUTIES if d.role in self.headers]
-        self.officer_teams: set[str] = set()  # teams whose dispatched cases the officer may accept
-        self.other_teams: set[str] = set()  # teams whose dispatched cases the officer may not accept
         self.pending_extensions: set[int] = set()
         self.units: dict[str, tuple[float, list[str]]] = {}  # team → (listed at, active unit codes)
         self.county_domains: set[str] | None = None  # domains with a county (professional) team
@@ -772,9 +769,9 @@ class Desk(Actor):
                 return True
         return False
 
-    def _list(self, **params) -> list[dict]:
+    def _list(self, headers: dict, **params) -> list[dict]:
         query = urlencode({**params, "page_size": DESK_PAGE})
-        answer = self.get(f"/api/v1/reports/?{query}", self.reader)
+        answer = self.get(f"/api/v1/reports/?{query}", headers)
         if answer is None or answer[0] != 200:
             return []
         return _results(answer[1])
@@ -785,22 +782,9 @@ class Desk(Actor):
             self.rng.shuffle(ids)
             return ids
         for status in duty.statuses:
-            if duty.role == "officer" and self.officer_teams:
-                rows = [
-                    r for team in sorted(self.officer_teams) for r in self._list(status=status, team=team)
-                ]
-            elif duty.role == "officer":
-                # Not yet known which team the officer is in: learn it from the dispatched cases of
-                # a township team not yet ruled out (any team's, once all of those are).
-                if status != "dispatched":
-                    continue
-                unknown = sorted(set(self.sim.plan.townships_by_team) - self.other_teams)
-                params = {"team": self.rng.choice(unknown)} if unknown else {}
-                rows = [
-                    r for r in self._list(status=status, **params) if _team_code(r) not in self.other_teams
-                ]
-            else:
-                rows = self._list(status=status)
+            # Listed as the person who would act: the scopes (gridops/scopes.py) leave them only
+            # the cases they may see, e.g. the officer's team's (no detail read ends in a 404).
+            rows = self._list(self.headers[duty.role], status=status)
             if rows:
                 self.rng.shuffle(rows)
                 return [r["id"] for r in rows]
@@ -855,10 +839,6 @@ class Desk(Actor):
         return None
 
     def _officer_move(self, detail: dict, allowed: set[str], chance: float) -> Move | None:
-        team = _team_code(detail)
-        if detail.get("status") == "dispatched" and team:
-            # An officer of the case's team may always accept a dispatched case: that says which team.
-            (self.officer_teams if "accept" in allowed else self.other_teams).add(team)
         if (
             "request_extension" in allowed
             and chance < EXTENSION_SHARE
