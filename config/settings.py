@@ -375,8 +375,13 @@ OUTBOX_POLL_SECONDS = env_float("GRIDOPS_OUTBOX_POLL_SECONDS", 0.5)
 OUTBOX_RELAY = env("GRIDOPS_OUTBOX_RELAY", "thread")
 if OUTBOX_RELAY not in ("thread", "process"):
     raise ImproperlyConfigured("GRIDOPS_OUTBOX_RELAY must be 'thread' or 'process'.")
-# After a kick the relay waits this long so that commits arriving together are numbered together.
-OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.05)
+# After a kick the relay waits this long so that commits arriving together are numbered together;
+# busy, it cycles at most this often. The same as a console's frame interval (LIVE_FRAME_SECONDS):
+# each cycle's notice then goes out as one frame instead of every second notice waiting for the
+# next frame, and each console takes half as many notices. Measured with 20 consoles, interleaved
+# runs at 150 and 200 reports/s on a loaded machine: p99 0.84–1.9 s at 0.1 against 6.1–9.9 s at
+# 0.05 (the consoles fell behind), server CPU per report 8% lower; at 70/s p50 +15 ms.
+OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.1)
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
