@@ -228,6 +228,10 @@ def test_worker_fails_then_passes_the_verification(worker_page, phone, page_log,
         "verify_pass",
     ]
     assert record_verify(reports=[report]) == (1, [])
+    # Listed again (a reload): the row still says it was reworked once.
+    phone.reload()
+    phone.wait_for_selector(f"{_row(report)}[data-status='verified']")
+    assert "返工 1 次" in phone.inner_text(_row(report))
     assert page_log.errors == []
     assert page_log.external_requests == []
 

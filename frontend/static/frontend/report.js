@@ -612,7 +612,10 @@ function renderMine() {
 
 function upsertMine(report) {
   const previous = mine.get(report.id) || {};
-  mine.set(report.id, { ...previous, ...report });
+  // A step's answer is the report's detail: its counts are under `case` (rows and live events
+  // carry them at the top).
+  const counts = report.case ? { rework_count: report.case.rework_count } : {};
+  mine.set(report.id, { ...previous, ...report, ...counts });
   renderMine();
 }
 
