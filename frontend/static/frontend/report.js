@@ -612,10 +612,7 @@ function renderMine() {
 
 function upsertMine(report) {
   const previous = mine.get(report.id) || {};
-  // A step's answer is the report's detail: its counts are under `case` (rows and live events
-  // carry them at the top).
-  const counts = report.case ? { rework_count: report.case.rework_count } : {};
-  mine.set(report.id, { ...previous, ...report, ...counts });
+  mine.set(report.id, { ...previous, ...report });
   renderMine();
 }
 
