@@ -3,7 +3,7 @@
 A photo shows a place, often people and vehicles, sometimes a citizen's house: it is as private
 as the report it belongs to. Every request names a stored photo file (`reports/YYYY/MM/<report>-…`
 or its thumbnail under `thumbs/`); the file is served when the caller, signed in by session or
-token, may see that report (gridops.scopes.report_visible: their township, team, cells, or their
+token, may see that report (gridops.scopes.report_queryset_for: their township, team, cells, or their
 own report). Anyone else gets the same 404 as for a file that does not exist, so a URL tells a
 stranger nothing; a caller who is not signed in gets 401/403. A device key reads no photos.
 
@@ -24,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from gridops.models import Report, ReportPhoto
-from gridops.scopes import report_visible
+from gridops.scopes import report_queryset_for
 
 logger = logging.getLogger("gridops.media")
 
@@ -42,15 +42,15 @@ class ReportPhotoFileView(APIView):
         match = _PHOTO_NAME.match(path)
         photo = None
         if match is not None:
+            # One query: the photo, among the reports this caller may see.
+            reports = report_queryset_for(request.user, Report.objects.filter(pk=int(match["report"])))
             photo = (
-                ReportPhoto.objects.filter(report_id=int(match["report"]))
+                ReportPhoto.objects.filter(report__in=reports)
                 .filter(Q(image=path) | Q(thumbnail=path))
-                .only("id", "report_id")
+                .only("id")
                 .first()
             )
-        if photo is None or not report_visible(request.user, Report(pk=photo.report_id)):
-            if photo is not None:
-                logger.info("photo %s refused to user %s (report not in scope)", photo.pk, request.user.pk)
+        if photo is None:
             raise NotFound(_("照片不存在。"))
         try:
             handle = default_storage.open(path, "rb")
