@@ -116,9 +116,11 @@ def screen_point(page, lon: float, lat: float) -> tuple[float, float]:
 def click_map(page, lon: float, lat: float) -> None:
     # A click computed while the map is still zooming or panning (a zone was just selected and
     # framed) lands somewhere else: wait for it to stand still first.
+    # A raw mouse click has no actionability check: a modal dialog still open would take it.
     page.wait_for_function(
         "() => { const m = window.__gridopsMap;"
-        " return m && !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress); }"
+        " return m && !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress)"
+        " && !document.querySelector('dialog[open]'); }"
     )
     x, y = screen_point(page, lon, lat)
     page.mouse.click(x, y)

@@ -443,6 +443,9 @@ async function dialogEdit(action) {
       failure = error;
       throw error;
     }
+    // Saved: the dialog goes now, not after the reload and its validation (a modal dialog left
+    // open over the redrawn map swallows the planner's next clicks on it).
+    zoneDialog.close();
   }, { reload: true });
   if (!ok) throw failure || new Error(t.saving);
 }
