@@ -1,13 +1,13 @@
 """`/ws/live/`: one console listens to one stream and gets its messages in order, none lost.
 
-    connect ─► auth (session or ?token=) ─► live_stream_allowed ─► group_add ─► position:
+    connect ─► auth (session or ?token=) ─► live_stream_allowed ─► join the stream ─► position:
                "resumed" (+ what was missed since `since`, read from PostgreSQL) or "reload"
     relay notice ─► seq ≤ last sent: drop (already sent from the DB)
                     seq = last + 1: queue (and any held-back notices that now follow)
                     seq > last + 1: hold it back for GAP_WAIT_SECONDS — with several web
                     processes, notices of two relays can overtake each other — then, if the gap
                     is still open, read it from the DB
-    every LIVE_HEARTBEAT_SECONDS ─► group_add again, read the stream head; if it is ahead of what
+    every LIVE_HEARTBEAT_SECONDS ─► join again, read the stream head; if it is ahead of what
                was sent (lost notices: Redis down or restarted), send the gap from the DB
     writer ─► at most one frame (a JSON array) per LIVE_FRAME_SECONDS; at most one position per
                unit per LIVE_POSITION_SECONDS (the latest wins); a sequenced message outside the
@@ -16,20 +16,24 @@
     every LIVE_SCOPE_RECHECK_SECONDS ─► the session (or token) still there, the user still
                active and still allowed this stream? Otherwise close with 4403.
     exit (disconnect, 4403, an error, cancellation) ─► every task of the console cancelled and
-               awaited (at most STOP_WAIT_SECONDS), then group_discard (at most
+               awaited (at most STOP_WAIT_SECONDS), then it leaves the stream (at most
                LAYER_TIMEOUT_SECONDS): a sick Redis or PostgreSQL never holds an exit.
+
+Notices come through the process's hub (gridops/realtime/hub.py): one channel-layer channel per
+worker process joins each stream's group once and hands every notice to the local consoles of that
+stream, each through its own in-process queue that its dispatch loop reads.
 
 The channel layer only carries notices; PostgreSQL is the record. So the consumer must outlive
 Redis. With channels 4.3 / channels-redis 4.3 a stock consumer does not: its dispatch loop awaits
 `channel_layer.receive()`, which raised `redis.exceptions.TimeoutError` 5.0 s after Redis stopped
-(measured), ending the application and closing the socket with 1011. Here the receive is retried
-with a backoff instead, so a console keeps its heartbeats and DB catch-up while Redis is away and
-takes notices again once it is back (group membership is re-added by the next heartbeat).
+(measured), ending the application and closing the socket with 1011. Here the hub's receive is
+retried with a backoff instead, so a console keeps its heartbeats and DB catch-up while Redis is
+away and takes notices again once it is back (group membership is re-added by the next heartbeat).
 
 Why the exit is this careful: a console that leaves anything behind costs the worker until it
-restarts. Its channel stays a member of the group (channels-redis keeps members for a day) and
-every notice for it is then buffered in the worker (up to the layer's capacity, 1500 messages,
-per dead channel); a heartbeat loop that outlived its console re-joined the group every 5 s and
+restarts. A channel left a member of the group (channels-redis keeps members for a day) has
+every notice for it buffered in the worker (up to the layer's capacity, 1500 messages, per dead
+channel); a heartbeat loop that outlived its console re-joined the group every 5 s and
 queued every new event in a frame nobody sent. Cancellation (a worker shutting down, a test's
 communicator) used to skip group_discard altogether, and channels' websocket_disconnect hopped to
 the one thread all database calls share, so a disconnect waited behind a query on a sick
@@ -74,6 +78,7 @@ from config import dbstate
 from gridops import scopes
 from gridops.realtime import events
 from gridops.realtime.access import live_stream_valid
+from gridops.realtime.hub import STOP_WAIT_SECONDS, cancel_and_wait, hub_for
 from gridops.realtime.outbox import stream_head, stream_since
 
 logger = logging.getLogger("gridops.realtime")
@@ -86,27 +91,29 @@ WITHHELD = "withheld"  # a sequenced message outside the listener's scope: only 
 # Messages the consumer itself makes: never filtered.
 _CONTROL_TYPES = (events.HEARTBEAT, events.RELOAD, events.RESUMED, events.ERROR)
 
-LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
-# How long an exit waits for the console's cancelled tasks. A task waiting for a database thread
-# ends at once when cancelled (asgiref 3.13 lets the thread finish on its own); the bound is for
-# whatever does not, so that one stuck call cannot hold the worker's exit path.
-STOP_WAIT_SECONDS = 2.0
-CANCEL_AGAIN_SECONDS = 0.1
+# How long an exit waits for the console's cancelled tasks (STOP_WAIT_SECONDS, in hub.py). A task
+# waiting for a database thread ends at once when cancelled (asgiref 3.13 lets the thread finish
+# on its own); the bound is for whatever does not, so that one stuck call cannot hold the worker's
+# exit path.
 # Connection refused or broken, pool timeout (psycopg_pool.PoolTimeout is an OperationalError):
 # what config.middleware answers with 503.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-RECEIVE_BACKOFF_MAX_SECONDS = 5.0
 MAX_CLIENT_MESSAGE_CHARS = 4096
 # How long a notice that arrives ahead of its predecessor waits for it before the gap is read from
 # the database. Measured with two web workers at 200 reports/s: overtaking happens every few
 # seconds and the late notice arrives within milliseconds; reading the gap instead cost one query
 # per console per gap.
 GAP_WAIT_SECONDS = 0.25
+# Notices waiting in one console's queue before further ones are dropped (the heartbeat reads
+# them from PostgreSQL): ~10 s of a busy stream's 100 ms relay cycles, for a console whose dispatch
+# is stuck on the database.
+INBOX_MAX = 100
 
 # Every console of a stream sends the same sequenced messages: encode each once per process.
 # Profiled with 20 consoles at 200 reports/s: json.dumps per console was ~8% of a worker's CPU.
-# A hit is checked by comparing the message itself (dict equality runs in C, far cheaper than
-# encoding), so a stream whose numbers restart (a restored database) never gets a stale text.
+# A hit is checked by comparing the message itself (the same object when the consoles got it from
+# the process's hub; otherwise dict equality, which runs in C, far cheaper than encoding), so a
+# stream whose numbers restart (a restored database) never gets a stale text.
 # The consoles of a process encode a notice within milliseconds of each other, so the cache only
 # needs the last few seconds: 2,000 entries is ~3 s at 200 reports/s on three streams. At 20,000
 # (~5 kB each: the message dict and its text) it was the web workers' whole growth in the
@@ -121,7 +128,7 @@ def _encode(message: dict) -> str:
         return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     key = (message.get("stream"), seq)
     hit = _ENCODED.get(key)
-    if hit is not None and hit[0] == message:
+    if hit is not None and (hit[0] is message or hit[0] == message):
         return hit[1]
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     _ENCODED[key] = (message, text)
@@ -213,23 +220,6 @@ def _since(stream: str, since: int) -> tuple[list[dict], bool, int]:
     return [m.as_dict() for m in messages], True, messages[-1].seq if messages else since
 
 
-async def _cancel_and_wait(tasks, timeout: float) -> set[asyncio.Task]:
-    """Cancel `tasks` and wait up to `timeout` seconds for them to end; those still running.
-
-    A task still running is cancelled again every CANCEL_AGAIN_SECONDS: redis-py can swallow the
-    cancellation of a blocking read (redis/redis-py#2028), and channels-redis's receive then goes
-    on waiting for a message that never comes to a discarded channel — seen here as a console's
-    receive that never ended after a normal close. A second cancellation is not swallowed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    running = {t for t in tasks if not t.done()}
-    while running and (left := deadline - loop.time()) > 0:
-        for task in running:
-            task.cancel()
-        _done, running = await asyncio.wait(running, timeout=min(left, CANCEL_AGAIN_SECONDS))
-    return running
-
-
 def _error_frame(stream: str, field: str, message: str) -> str:
     """The frame a refused console gets before its close code: one error naming the field."""
     error = {"seq": None, "type": events.ERROR, "stream": stream, "data": {field: [message]}}
@@ -266,6 +256,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._stopping = False  # set once on exit: loops end, nothing new is started or joined
         self._left_group = False
         self._layer_ok = True
+        self._hub = None
+        self._inbox: asyncio.Queue = asyncio.Queue(maxsize=INBOX_MAX)  # notices from the hub
+        self._dropped = 0  # notices dropped because the inbox was full, since the last log line
         self._beat_head = 0  # the stream head read at the previous heartbeat
         self._db_ok = True
         self._deferred_resume: int | None = None  # a `resume` that met an unavailable database
@@ -275,14 +268,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- ASGI plumbing -------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
-        """channels' AsyncConsumer.__call__ with a channel-layer receive that survives Redis outages."""
+        """channels' AsyncConsumer.__call__ with the notices from the process's hub instead of a
+        channel of its own."""
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
         sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()  # no Redis round trip
-            sources.append(self._channel_receive)
+            self._hub = hub_for(self.channel_layer)
+            sources.append(self._inbox.get)
         try:
             await self._dispatch_from(sources)
         except StopConsumer:
@@ -303,7 +297,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         await self.dispatch(message)
                         waiting[i] = asyncio.ensure_future(sources[i]())
         finally:
-            left = await _cancel_and_wait(waiting, STOP_WAIT_SECONDS)
+            left = await cancel_and_wait(waiting, STOP_WAIT_SECONDS)
             if left:
                 logger.warning("live %s: %d receive(s) still running after the exit", self.stream, len(left))
 
@@ -318,22 +312,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not task.cancelled() and task.exception() is not None:
             logger.error("live %s: a console task failed", self.stream, exc_info=task.exception())
 
-    async def _channel_receive(self) -> dict:
-        failures = 0
-        while True:
-            try:
-                message = await self.channel_layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                if failures == 1:
-                    logger.warning("live %s: channel layer receive failed, retrying: %r", self.stream, exc)
-                await asyncio.sleep(min(RECEIVE_BACKOFF_MAX_SECONDS, 0.25 * 2**failures))
-                continue
-            if failures:
-                logger.info("live %s: channel layer receive works again", self.stream)
-            return message
+    def notice(self, message: dict) -> None:
+        """A notice from the hub: queued for this console's dispatch loop, or dropped if the
+        console has not taken the last INBOX_MAX (its heartbeat reads them from the database)."""
+        if self._stopping:
+            return
+        try:
+            self._inbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 100 == 0:
+                logger.warning("live %s: console behind, %d notice(s) dropped", self.stream, self._dropped)
 
     async def dispatch(self, message):
         # channels' dispatch hops to a thread to close stale DB connections before every handler,
@@ -471,7 +460,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if timer is not None:
                 timer.cancel()
         self._position_timer = self._gap_timer = None
-        left = await _cancel_and_wait(self._tasks - {asyncio.current_task()}, STOP_WAIT_SECONDS)
+        left = await cancel_and_wait(self._tasks - {asyncio.current_task()}, STOP_WAIT_SECONDS)
         if left:  # they see _stopping at their next step and end; nothing re-joins the group
             logger.warning(
                 "live %s: %d console task(s) still running %.0f s after the exit",
@@ -479,27 +468,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 len(left),
                 STOP_WAIT_SECONDS,
             )
-        if self._left_group or not self.group or self.channel_layer is None:
+        if self._left_group or not self.group or self._hub is None:
             return
         self._left_group = True
-        try:
-            await asyncio.wait_for(
-                self.channel_layer.group_discard(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
-            )
-        except Exception as exc:  # the membership expires by itself (group_expiry)
-            logger.info("live %s: group_discard failed: %r", self.stream, exc)
+        await self._hub.leave(self.group, self)
 
     async def _group_add(self) -> None:
-        """Join (or re-join: idempotent, refreshes the expiry) the stream's group; never raises."""
-        if self.channel_layer is None or self._stopping:
+        """Join (or re-join: idempotent, refreshes the expiry) the stream through the process's
+        hub; never raises."""
+        if self._hub is None or self._stopping:
             return
-        try:
-            await asyncio.wait_for(
-                self.channel_layer.group_add(self.group, self.channel_name), LAYER_TIMEOUT_SECONDS
-            )
-        except Exception as exc:
+        if not await self._hub.join(self.group, self):
             if self._layer_ok:
-                logger.warning("live %s: group_add failed (catching up from the DB): %r", self.stream, exc)
+                logger.warning("live %s: group_add failed (catching up from the DB)", self.stream)
             self._layer_ok = False
             return
         if not self._layer_ok:

@@ -336,7 +336,8 @@ class Relay:
 
     async def _send_all(self, layer, by_stream: dict[str, list[dict]]) -> None:
         messages = {
-            stream_group(stream): {"type": "live.messages", "messages": items}
+            # "group" routes the notice inside the receiving process (gridops/realtime/hub.py).
+            stream_group(stream): {"type": "live.messages", "group": stream_group(stream), "messages": items}
             for stream, items in by_stream.items()
         }
         if _batchable(layer):
