@@ -93,3 +93,18 @@ def test_workers_and_relay_serve_and_stop_together(tiny_county):
     assert serve.returncode == 0
     for pid, _ in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_warm_up_leaves_what_it_loaded_out_of_the_garbage_collector(tiny_county):
+    import gc
+
+    from gridops.serve_worker import warm_up
+
+    gc.unfreeze()
+    try:
+        warm_up()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000, frozen  # modules, URL patterns, the routing index
+        assert len(gc.get_objects()) < frozen  # what is left to walk is the smaller part
+    finally:
+        gc.unfreeze()
