@@ -145,3 +145,24 @@ def test_a_failing_layer_answers_false_and_the_next_join_tries_again():
         assert await members(layer.layer, COUNTY) == []
 
     async_to_sync(scenario)()
+
+
+def test_a_console_that_does_not_take_its_notices_loses_the_excess_not_the_process(caplog):
+    """A console whose dispatch is stuck (waiting on the database) keeps INBOX_MAX notices; the rest
+    are dropped with a warning (its heartbeat reads them from PostgreSQL), like a channel over
+    capacity, instead of growing the worker's memory."""
+    from gridops.realtime.consumers import INBOX_MAX, LiveConsumer
+
+    console = LiveConsumer()
+    console.stream = "county"
+    for seq in range(1, INBOX_MAX + 6):
+        console.notice(notice("county", seq))
+    assert console._inbox.qsize() == INBOX_MAX
+    assert console._dropped == 5
+    assert (
+        "5 notice" not in caplog.text and "1 notice(s) dropped" in caplog.text
+    )  # logged once, not per notice
+    console._stopping = True  # an ended console takes nothing more
+    console._inbox.get_nowait()
+    console.notice(notice("county", 999))
+    assert console._inbox.qsize() == INBOX_MAX - 1
