@@ -398,6 +398,12 @@ NODE_MODULES = BASE_DIR / "node_modules"
 SERVE_STATIC = env_bool("GRIDOPS_SERVE_STATIC", True)
 # Threads that run Django's (synchronous) request handling inside the ASGI server; see config/asgi.py.
 HTTP_THREADS = env_int("GRIDOPS_HTTP_THREADS", 16)
+# How long a web worker's thread holds the GIL before another that asks for it may take it
+# (sys.setswitchinterval; Python's default is 5 ms). The event loop thread (websocket frames, HTTP
+# parsing) waits that long behind a request thread at every hand-over. Interleaved runs, 20
+# consoles at 100 reports/s: p99 report → console 0.84-1.15 s at 1 ms against 1.87-2.28 s at 5 ms,
+# the same server CPU per report (docs/PERFORMANCE.md). Set by gridops.serve_worker.
+GIL_SWITCH_SECONDS = env_float("GRIDOPS_GIL_SWITCH_SECONDS", 0.001)
 STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/geoman", NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"),

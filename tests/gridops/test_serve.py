@@ -95,16 +95,20 @@ def test_workers_and_relay_serve_and_stop_together(tiny_county):
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
-def test_warm_up_leaves_what_it_loaded_out_of_the_garbage_collector(tiny_county):
+def test_warm_up_freezes_what_it_loaded_and_sets_the_switch_interval(tiny_county, settings):
     import gc
 
     from gridops.serve_worker import warm_up
 
+    settings.GIL_SWITCH_SECONDS = 0.002
+    interval = sys.getswitchinterval()
     gc.unfreeze()
     try:
         warm_up()
         frozen = gc.get_freeze_count()
         assert frozen > 10_000, frozen  # modules, URL patterns, the routing index
         assert len(gc.get_objects()) < frozen  # what is left to walk is the smaller part
+        assert sys.getswitchinterval() == pytest.approx(0.002)
     finally:
         gc.unfreeze()
+        sys.setswitchinterval(interval)
