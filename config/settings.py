@@ -402,7 +402,8 @@ HTTP_THREADS = env_int("GRIDOPS_HTTP_THREADS", 16)
 # (sys.setswitchinterval; Python's default is 5 ms). The event loop thread (websocket frames, HTTP
 # parsing) waits that long behind a request thread at every hand-over. Interleaved runs, 20
 # consoles at 100 reports/s: p99 report → console 0.84-1.15 s at 1 ms against 1.87-2.28 s at 5 ms,
-# the same server CPU per report (docs/PERFORMANCE.md). Set by gridops.serve_worker.
+# the same server CPU per report; past the server's capacity it costs 5-10% of its rate
+# (docs/PERFORMANCE.md). Set by gridops.serve_worker.
 GIL_SWITCH_SECONDS = env_float("GRIDOPS_GIL_SWITCH_SECONDS", 0.001)
 STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
