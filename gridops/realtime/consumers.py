@@ -91,10 +91,6 @@ WITHHELD = "withheld"  # a sequenced message outside the listener's scope: only 
 # Messages the consumer itself makes: never filtered.
 _CONTROL_TYPES = (events.HEARTBEAT, events.RELOAD, events.RESUMED, events.ERROR)
 
-# How long an exit waits for the console's cancelled tasks (STOP_WAIT_SECONDS, in hub.py). A task
-# waiting for a database thread ends at once when cancelled (asgiref 3.13 lets the thread finish
-# on its own); the bound is for whatever does not, so that one stuck call cannot hold the worker's
-# exit path.
 # Connection refused or broken, pool timeout (psycopg_pool.PoolTimeout is an OperationalError):
 # what config.middleware answers with 503.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -258,7 +254,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._layer_ok = True
         self._hub = None
         self._inbox: asyncio.Queue = asyncio.Queue(maxsize=INBOX_MAX)  # notices from the hub
-        self._dropped = 0  # notices dropped because the inbox was full, since the last log line
+        self._dropped = 0  # notices dropped because the inbox was full (logged at the 1st, every 100th)
         self._beat_head = 0  # the stream head read at the previous heartbeat
         self._db_ok = True
         self._deferred_resume: int | None = None  # a `resume` that met an unavailable database

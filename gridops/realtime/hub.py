@@ -37,6 +37,9 @@ logger = logging.getLogger("gridops.realtime")
 LAYER_TIMEOUT_SECONDS = 1.0  # group_add / group_discard must never hang a console on a sick Redis
 REJOIN_SECONDS = 1.0  # a group's join answers every console's heartbeat for this long
 RECEIVE_BACKOFF_MAX_SECONDS = 5.0
+# How long an exit waits for cancelled tasks (a console's, the receive loop). A task waiting for a
+# database thread ends at once when cancelled (asgiref 3.13 lets the thread finish on its own); the
+# bound is for whatever does not, so that one stuck call cannot hold the worker's exit path.
 STOP_WAIT_SECONDS = 2.0
 CANCEL_AGAIN_SECONDS = 0.1
 
