@@ -29,6 +29,7 @@ run several loops).
 import asyncio
 import logging
 import weakref
+from collections import defaultdict
 
 from gridops.realtime.events import stream_group
 
@@ -69,7 +70,9 @@ class StreamHub:
         self.members: dict[str, set] = {}  # group -> the consoles listening to it
         self._joined: dict[str, tuple[float, bool]] = {}  # group -> (loop time of the join, ok)
         self._joining: dict[str, asyncio.Task] = {}
-        self._locks: dict[str, asyncio.Lock] = {}  # one layer call per group at a time
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(
+            asyncio.Lock
+        )  # one layer call per group at a time
         self._receiver: asyncio.Task | None = None
 
     # --- membership ----------------------------------------------------------------------------
@@ -92,7 +95,7 @@ class StreamHub:
 
     async def _group_add(self, group: str) -> bool:
         try:
-            async with self._lock(group):
+            async with self._locks[group]:
                 try:
                     await asyncio.wait_for(self.layer.group_add(group, self.channel), LAYER_TIMEOUT_SECONDS)
                     ok = True
@@ -116,7 +119,7 @@ class StreamHub:
         if not consoles:
             del self.members[group]
             self._joined.pop(group, None)
-            async with self._lock(group):
+            async with self._locks[group]:
                 if group not in self.members:  # nobody joined while we waited for the lock
                     try:
                         discard = self.layer.group_discard(group, self.channel)
@@ -127,12 +130,6 @@ class StreamHub:
             receiver, self._receiver = self._receiver, None
             if await cancel_and_wait({receiver}, STOP_WAIT_SECONDS):
                 logger.warning("live hub: receive loop still running %.0f s after its end", STOP_WAIT_SECONDS)
-
-    def _lock(self, group: str) -> asyncio.Lock:
-        lock = self._locks.get(group)
-        if lock is None:
-            lock = self._locks[group] = asyncio.Lock()
-        return lock
 
     # --- notices -------------------------------------------------------------------------------
 
@@ -166,7 +163,7 @@ class StreamHub:
             if group is None:
                 logger.warning("live hub: a message without a stream dropped: %r", str(message)[:200])
             return  # a group just left: its last notices
-        for console in list(consoles):
+        for console in consoles:  # notice() only queues: the set does not change meanwhile
             console.notice(message)
 
 
