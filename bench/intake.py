@@ -831,10 +831,11 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument(
         "--only",
-        choices=["all", "pings", "consoles"],
+        choices=["all", "reports", "pings", "consoles"],
         default="all",
-        help="pings: only (c) and its COPY baseline (for profiling the ping path); consoles: only (b),"
-        " once per --consoles at each --rates (for profiling the realtime path)",
+        help="reports: only (a) beside its /healthz baseline; pings: only (c) and its COPY baseline"
+        " (for profiling the ping path); consoles: only (b), once per --consoles at each --rates (for"
+        " profiling the realtime path)",
     )
     parser.add_argument(
         "--rates",
@@ -895,6 +896,29 @@ def main() -> int:
             )
         print(f"\nwrote {out}")
         return 0
+    if args.only == "reports":
+        try:
+            cpu = _server_cpu(server, args.database)
+            hello, reports = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
+        finally:
+            stop_server(server)
+        results = {"benchmark": "intake", "only": "reports", "cells": args.cells, "targets": TARGETS}
+        results.update(
+            hello=hello,
+            reports=reports,
+            reports_vs_hello=round(reports["reports_per_s"] / hello["requests_per_s"], 3),
+            reports_vs_hello_cpu=_cpu_ratio(hello, reports),
+        )
+        out = write_results(results, args.out)
+        print(
+            f"(a) {reports['reports_per_s']} reports/s beside {hello['requests_per_s']} /healthz/s:"
+            f" {results['reports_vs_hello']:.1%} (by CPU {results['reports_vs_hello_cpu']:.1%});"
+            f" p50 {reports['p50_ms']} ms, p99 {reports['p99_ms']} ms; server CPU per report"
+            f" {reports.get('server_cpu_ms_per_request')} ms"
+            f" {reports.get('server_cpu_ms_per_request_by_part')}"
+        )
+        print(f"\nwrote {out}")
+        return 0
     if args.only == "pings":
         try:
             cpu = _server_cpu(server, args.database)
@@ -909,29 +933,8 @@ def main() -> int:
         print(f"\nwrote {out}")
         return 0
     try:
-        say(f"server on port {port}; (a) baseline: GET /healthz")
         cpu = _server_cpu(server, args.database)
-        hello = measured_cpu(
-            cpu,
-            lambda: _run_in_process(
-                _hello_worker, port, args.clients, args.report_seconds, timeout=args.report_seconds + 300
-            ),
-            "requests",
-        )
-        say("(a) reports")
-        reports = measured_cpu(
-            cpu,
-            lambda: _run_in_process(
-                _reports_worker,
-                port,
-                tokens["gridworker"],
-                plan,
-                args.clients,
-                args.report_seconds,
-                timeout=args.report_seconds + 300,
-            ),
-            "created",
-        )
+        hello, reports = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
         say(f"(a') reports at a fixed {args.fixed_rate:g}/s")
         fixed = bench_fixed_rate(port, tokens["gridworker"], plan, args)
         console_runs = []
@@ -978,6 +981,33 @@ def main() -> int:
     print_results(results)
     print(f"\nwrote {out}")
     return 0
+
+
+def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict]:
+    """(a): GET /healthz, then reports, with the same clients on the same server."""
+    say(f"server on port {port}; (a) baseline: GET /healthz")
+    hello = measured_cpu(
+        cpu,
+        lambda: _run_in_process(
+            _hello_worker, port, args.clients, args.report_seconds, timeout=args.report_seconds + 300
+        ),
+        "requests",
+    )
+    say("(a) reports")
+    reports = measured_cpu(
+        cpu,
+        lambda: _run_in_process(
+            _reports_worker,
+            port,
+            token,
+            plan,
+            args.clients,
+            args.report_seconds,
+            timeout=args.report_seconds + 300,
+        ),
+        "created",
+    )
+    return hello, reports
 
 
 def _cpu_ratio(baseline: dict, measured: dict) -> float | None:
