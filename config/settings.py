@@ -124,6 +124,13 @@ if env_bool("GRIDOPS_DB_POOL", True):
 # planner compile them; compiling took 4.5 s for a 90 ms statement (bench/planning.py, 2 cores).
 _db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES = {"default": _db}
+# The hottest statements (a report and its event, a ping batch) are prepared on the server: parsed
+# and planned once per pooled connection (gridops/services/rows.py). Off (0) only behind a
+# transaction-mode PgBouncer older than 1.21. psycopg prepares nothing when its threshold is None
+# (Django's default), so the threshold is set out of reach: only the statements that ask are.
+PREPARED_STATEMENTS = env_bool("GRIDOPS_PREPARED_STATEMENTS", True)
+if PREPARED_STATEMENTS:
+    _db["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; our importer
 # only accepts files an operator hands it and refuses unknown CRS, see geodata/importing.py.

@@ -194,3 +194,31 @@ def test_jt808_benchmark_runs(tmp_path):
     # Positions reach every console, or a later one of the same unit does (one per unit per second).
     assert b["missed"] == 0 and b["deliveries"] + b["superseded"] == b["fixes_sent"] * b["consoles"]
     assert 0 < b["latency_p50_ms"] <= b["latency_p99_ms"] <= b["latency_max_ms"]
+
+
+@pytest.mark.slow
+def test_statements_benchmark_runs(tmp_path):
+    """bench/statements.py: both bindings write through the real services and are measured."""
+    out = tmp_path / "statements.json"
+    done = run_bench(
+        "bench/statements.py",
+        "--cells",
+        "300",
+        "--rounds",
+        "2",
+        "--reports",
+        "20",
+        "--batches",
+        "3",
+        "--database",
+        "gridops_bench_statements_smoke",
+        out=out,
+    )
+    assert "prepared statements against Django's client-side binding" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    for path in ("report", "ping_batch"):
+        for side in ("django", "prepared"):
+            figures = result[path][side]
+            assert len(figures["client_us"]["runs"]) == 2
+            assert figures["client_us"]["median"] > 0 and figures["wall_us"]["median"] > 0
+        assert set(result[path]["prepared_vs_django"]) == {"client_us", "postgres_us", "wall_us"}

@@ -59,6 +59,7 @@ from geodata.routing import RoutingIndex, routing_index
 from gridops.models import Alert, Device, Ping, Unit
 from gridops.realtime import events
 from gridops.realtime.outbox import live_send, outbox_emit
+from gridops.services.rows import prepared_cursor
 
 logger = logging.getLogger("gridops.pings")
 
@@ -434,7 +435,7 @@ def _from_db(model, values: dict):
 def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) -> tuple[Unit, list[Fix]]:
     """Lock the device's active unit and store the fixes; returns the unit (only the columns a
     batch needs, like .only()) and the fixes that were stored, the others being duplicates."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # parsed and planned once per connection (services/rows.py)
         cursor.execute(
             _LOCK_AND_INSERT_SQL,
             [
@@ -702,7 +703,7 @@ def ping_batch_ingest(
         forward = sorted(
             (f for f in stored if unit.fix_at is None or f.fixed_at > unit.fix_at), key=lambda f: f.fixed_at
         )
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             if forward:
                 newest = forward[-1]
                 outside_since = _apply_geofence(unit, forward, result)

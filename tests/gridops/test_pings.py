@@ -67,6 +67,33 @@ def test_a_valid_batch_is_stored_and_moves_the_live_position(car, django_capture
     assert car.device.last_seen_at is not None
 
 
+@pytest.mark.parametrize("prepared", [True, False])
+def test_batches_are_stored_alike_with_and_without_prepared_statements(car, settings, prepared):
+    """The lock-and-insert and the live-position update are prepared on the server once per
+    connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows."""
+    from django.db import connection
+
+    settings.PREPARED_STATEMENTS = prepared
+    t0 = minutes_ago(10)
+    for batch in range(3):
+        items = [
+            fix(t0 + timedelta(seconds=30 * batch + 5 * i), 121.005 + i * 1e-4, 29.005) for i in range(4)
+        ]
+        result = ping_batch_ingest(device=car.device, items=items)
+        assert (result.accepted, result.duplicate, result.rejected) == (4, 0, 0)
+    assert Ping.objects.filter(unit=car.unit).count() == 12
+    car.unit.refresh_from_db()
+    assert car.unit.fix_at == t0 + timedelta(seconds=75)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
+            " WHERE btrim(statement, E' \\n') LIKE 'WITH unit AS%%'"
+            " OR btrim(statement, E' \\n') LIKE 'WITH seen AS%%'"
+        )
+        runs = sorted(n for _statement, n in cursor.fetchall())
+    assert runs == ([3, 3] if prepared else [])
+
+
 def test_duplicates_within_the_batch_and_against_stored_pings(car, django_capture_on_commit_callbacks):
     t0 = minutes_ago(10)
     first = ping_batch_ingest(
