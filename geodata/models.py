@@ -77,7 +77,7 @@ class Region(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
-    geom = models.MultiPolygonField(_("范围"), srid=settings.SRID)
+    geom = models.MultiPolygonField(_("范围"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "行政区域")
@@ -118,7 +118,7 @@ class GridCell(models.Model):
     township = models.ForeignKey(
         Region, verbose_name=_("乡镇（街道）"), on_delete=models.PROTECT, related_name="township_cells"
     )
-    geom = models.MultiPolygonField(_("范围"), srid=settings.SRID)
+    geom = models.MultiPolygonField(_("范围"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
     workers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("网格员"), blank=True, related_name="grid_cells"
     )
@@ -285,7 +285,13 @@ class EnforcementZone(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     domain = models.CharField(_("领域"), max_length=16, choices=Domain.choices)
     cells = models.ManyToManyField(GridCell, verbose_name=_("网格"), through="ZoneCell", related_name="zones")
-    geom = models.MultiPolygonField(_("范围（网格合并）"), srid=settings.SRID, null=True, blank=True)
+    geom = models.MultiPolygonField(
+        _("范围（网格合并）"),
+        srid=settings.SRID,
+        null=True,
+        blank=True,
+        spatial_index=False,  # Meta.indexes
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "执法片区")

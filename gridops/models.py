@@ -96,7 +96,7 @@ class Camera(models.Model):
         Device, verbose_name=_("设备"), on_delete=models.CASCADE, related_name="camera"
     )
     name = models.CharField(_("名称"), max_length=100)
-    location = models.PointField(_("位置"), srid=settings.SRID)
+    location = models.PointField(_("位置"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
     heading = models.FloatField(_("朝向（度）"), null=True, blank=True)
     field_of_view = models.PolygonField(_("视场"), srid=settings.SRID, null=True, blank=True)
     township = models.ForeignKey(
@@ -239,7 +239,7 @@ class Report(models.Model):
         _("状态"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
     )
     priority = models.SmallIntegerField(_("紧急程度"), choices=Priority.choices, default=Priority.NORMAL)
-    point = models.PointField(_("位置"), srid=settings.SRID)
+    point = models.PointField(_("位置"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
     input_crs = models.CharField(_("原始坐标系"), max_length=8, choices=Crs.choices, default=Crs.WGS84)
     accuracy = models.FloatField(_("定位精度（米）"), null=True, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)

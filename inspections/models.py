@@ -54,7 +54,7 @@ class Target(models.Model):
     # Empty for a site without a registered operator (a construction site, a beach); unique otherwise.
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    point = models.PointField(_("位置"), srid=settings.SRID)
+    point = models.PointField(_("位置"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
     township = models.ForeignKey(
         Region,
         verbose_name=_("乡镇（街道）"),
