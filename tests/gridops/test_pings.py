@@ -67,13 +67,26 @@ def test_a_valid_batch_is_stored_and_moves_the_live_position(car, django_capture
     assert car.device.last_seen_at is not None
 
 
+def _prepared_batch_statements() -> dict[str, int]:
+    """This connection's prepared lock-and-insert and position update: {name: times run}."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements"
+            " WHERE btrim(statement, E' \\n') LIKE 'WITH unit AS%%'"
+            " OR btrim(statement, E' \\n') LIKE 'WITH seen AS%%'"
+        )
+        return dict(cursor.fetchall())
+
+
 @pytest.mark.parametrize("prepared", [True, False])
 def test_batches_are_stored_alike_with_and_without_prepared_statements(car, settings, prepared):
     """The lock-and-insert and the live-position update are prepared on the server once per
-    connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows."""
-    from django.db import connection
-
+    connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows.
+    The test database connection outlives a test: runs are counted from before the batches."""
     settings.PREPARED_STATEMENTS = prepared
+    before = _prepared_batch_statements()
     t0 = minutes_ago(10)
     for batch in range(3):
         items = [
@@ -84,13 +97,8 @@ def test_batches_are_stored_alike_with_and_without_prepared_statements(car, sett
     assert Ping.objects.filter(unit=car.unit).count() == 12
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=75)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
-            " WHERE btrim(statement, E' \\n') LIKE 'WITH unit AS%%'"
-            " OR btrim(statement, E' \\n') LIKE 'WITH seen AS%%'"
-        )
-        runs = sorted(n for _statement, n in cursor.fetchall())
+    after = _prepared_batch_statements()
+    runs = sorted(n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0))
     assert runs == ([3, 3] if prepared else [])
 
 
