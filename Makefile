@@ -40,6 +40,7 @@ format:
 bench: setup
 	$(PY) bench/routing.py
 	$(PY) bench/intake.py
+	$(PY) bench/statements.py
 	$(PY) bench/ui.py
 	$(PY) bench/replay.py
 	$(PY) bench/planning.py
