@@ -20,6 +20,7 @@ from geodata.coords import from_wgs84
 from gridops.auth import device_key_issue, device_key_revoke
 from gridops.models import Device, Ping
 from gridops.services.pings import DeviceNotBound, PingBatchError, ping_batch_ingest
+from tests.gridops.prepared import prepared_runs, runs_since
 from tests.gridops.units_factory import fix, minutes_ago, tracked_unit
 
 URL = "/api/v1/pings/"
@@ -67,26 +68,15 @@ def test_a_valid_batch_is_stored_and_moves_the_live_position(car, django_capture
     assert car.device.last_seen_at is not None
 
 
-def _prepared_batch_statements() -> dict[str, int]:
-    """This connection's prepared lock-and-insert and position update: {name: times run}."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements"
-            " WHERE btrim(statement, E' \\n') LIKE 'WITH unit AS%%'"
-            " OR btrim(statement, E' \\n') LIKE 'WITH seen AS%%'"
-        )
-        return dict(cursor.fetchall())
+BATCH_STATEMENTS = ("WITH unit AS", "WITH seen AS")  # the lock-and-insert, the position update
 
 
 @pytest.mark.parametrize("prepared", [True, False])
 def test_batches_are_stored_alike_with_and_without_prepared_statements(car, settings, prepared):
     """The lock-and-insert and the live-position update are prepared on the server once per
-    connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows.
-    The test database connection outlives a test: runs are counted from before the batches."""
+    connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows."""
     settings.PREPARED_STATEMENTS = prepared
-    before = _prepared_batch_statements()
+    before = prepared_runs(*BATCH_STATEMENTS)
     t0 = minutes_ago(10)
     for batch in range(3):
         items = [
@@ -97,9 +87,7 @@ def test_batches_are_stored_alike_with_and_without_prepared_statements(car, sett
     assert Ping.objects.filter(unit=car.unit).count() == 12
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=75)
-    after = _prepared_batch_statements()
-    runs = sorted(n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0))
-    assert runs == ([3, 3] if prepared else [])
+    assert runs_since(before, *BATCH_STATEMENTS) == ([3, 3] if prepared else [])
 
 
 def test_duplicates_within_the_batch_and_against_stored_pings(car, django_capture_on_commit_callbacks):

@@ -27,6 +27,7 @@ from gridops.models import OutboxEvent, Report
 from gridops.realtime import events
 from gridops.services.reports import IdempotencyConflict, ReportInput, report_submit
 from tests.data import images
+from tests.gridops.prepared import prepared_runs, runs_since
 
 URL = "/api/v1/reports/"
 
@@ -321,29 +322,18 @@ def test_submission_runs_a_bounded_number_of_queries(tiny_county, django_assert_
         )
 
 
-def _prepared_report_inserts() -> dict[str, int]:
-    """This connection's prepared report inserts: {name: times run}. The test database connection
-    outlives a test, so tests compare before and after."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
-            ['WITH row AS (INSERT INTO "gridops_report"%'],
-        )
-        return dict(cursor.fetchall())
-
-
-def _runs_since(before: dict[str, int]) -> list[int]:
-    after = _prepared_report_inserts()
-    return sorted(n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0))
+REPORT_INSERT = 'WITH row AS (INSERT INTO "gridops_report"'
 
 
 def test_report_insert_is_prepared_once_and_reused(tiny_county):
     """The report-and-event statement is parsed and planned once per connection, then only
     executed (gridops/services/rows.py): PostgreSQL's own view of this connection says so."""
-    before = _prepared_report_inserts()
+    before = prepared_runs(REPORT_INSERT)
     for lon in (121.005, 121.015, 121.025):
         report_submit(data=ReportInput(source="citizen", lon=lon, lat=29.005, matter_code="ZH-001"))
-    assert _runs_since(before) == [3]  # the same shape each time: one statement, run three times
+    assert runs_since(before, REPORT_INSERT) == [
+        3
+    ]  # the same shape each time: one statement, run three times
     assert Report.objects.filter(matter__code="ZH-001").count() == 3
 
 
@@ -351,10 +341,10 @@ def test_report_insert_without_prepared_statements(tiny_county, settings):
     """GRIDOPS_PREPARED_STATEMENTS=0 (a transaction-mode PgBouncer before 1.21): the same rows,
     with no prepared statement run."""
     settings.PREPARED_STATEMENTS = False
-    before = _prepared_report_inserts()
+    before = prepared_runs(REPORT_INSERT)
     report, created = report_submit(data=ReportInput(source="citizen", lon=121.005, lat=29.005))
     assert created and report.routed
-    assert _runs_since(before) == []
+    assert runs_since(before, REPORT_INSERT) == []
     stored = Report.objects.get(pk=report.pk)
     assert (stored.point.x, stored.point.y) == (121.005, 29.005)
     assert OutboxEvent.objects.filter(type=events.REPORT_CREATED, data__id=report.pk).exists()
