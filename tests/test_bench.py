@@ -203,7 +203,7 @@ def test_statements_benchmark_runs(tmp_path):
     done = run_bench(
         "bench/statements.py",
         "--cells",
-        "300",
+        "500",
         "--rounds",
         "2",
         "--reports",
