@@ -1,4 +1,5 @@
-"""What every benchmark needs to get a database of its own (next to the one DATABASE_URL names)."""
+"""What every benchmark needs: a database of its own (next to the one DATABASE_URL names), a place
+for its figures, and a local process's CPU time."""
 
 import json
 import os
@@ -62,3 +63,13 @@ def write_results(results: dict, out: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a local process from /proc (None where there is no such process or /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
+from bench.common import process_cpu_seconds, use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 TARGETS = {
     "reports_per_s": 200,
@@ -232,7 +232,7 @@ def copy_baseline(rows: int, device: dict) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    backend_cpu_before = _process_cpu_seconds(backend)
+    backend_cpu_before = process_cpu_seconds(backend)
     while done < rows:
         n = min(chunk, rows - done)
         buffer = []
@@ -250,7 +250,7 @@ def copy_baseline(rows: int, device: dict) -> dict:
                 copy.write(data)
         elapsed += time.perf_counter() - t0
         done += n
-    backend_cpu = _process_cpu_seconds(backend)
+    backend_cpu = process_cpu_seconds(backend)
     Ping.objects.filter(
         unit=unit, fixed_at__lt=start + timedelta(seconds=rows + 1), fixed_at__gte=start
     ).delete()
@@ -259,16 +259,6 @@ def copy_baseline(rows: int, device: dict) -> dict:
         # The PostgreSQL backend's CPU for the COPY: what a stored row costs the server at least.
         result["server_cpu_us_per_row"] = round((backend_cpu - backend_cpu_before) * 1e6 / rows, 2)
     return result
-
-
-def _process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a local process from /proc (None where there is no /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- (b) report → console latency -------------------------------------------------------------------
@@ -620,7 +610,6 @@ class ServerCpu:
     def __init__(self, server_pid: int, database: str) -> None:
         self.pgid = os.getpgid(server_pid)
         self.database = database
-        self.tick = os.sysconf("SC_CLK_TCK")
         self.seen: dict[int, float] = {}
         self.part: dict[int, str] = {}  # pid -> workers / relay / supervisor / postgres
 
@@ -649,12 +638,9 @@ class ServerCpu:
     def read(self) -> None:
         """Take a reading: the CPU seconds of every process seen so far."""
         for pid in self._pids():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+            seconds = process_cpu_seconds(pid)
+            if seconds is not None:
+                self.seen[pid] = seconds
 
     def total(self) -> float:
         return sum(self.seen.values())

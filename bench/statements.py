@@ -22,29 +22,23 @@ import random
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
+from bench.common import process_cpu_seconds, use_database, write_results  # noqa: E402  (ROOT on sys.path first)
 
 BATCH = 100
 
 
-def _backend_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _measure(run, n: int, backend: int) -> dict:
     """Run `run(k)` for k in range(n); CPU of this thread and of the backend, and wall, per call (µs)."""
-    cpu0, pg0, wall0 = time.thread_time(), _backend_cpu(backend), time.perf_counter()
+    cpu0, pg0, wall0 = time.thread_time(), process_cpu_seconds(backend), time.perf_counter()
     for k in range(n):
         run(k)
-    cpu1, pg1, wall1 = time.thread_time(), _backend_cpu(backend), time.perf_counter()
+    cpu1, pg1, wall1 = time.thread_time(), process_cpu_seconds(backend), time.perf_counter()
     return {
         "client_us": (cpu1 - cpu0) * 1e6 / n,
         "postgres_us": (pg1 - pg0) * 1e6 / n,
@@ -103,8 +97,6 @@ def main() -> int:
         )
 
     def one_batch(_k: int) -> None:
-        from datetime import UTC, datetime
-
         lon, lat = rng.choice(points)
         start = datetime.fromtimestamp(clock["t"], UTC)
         clock["t"] += BATCH
