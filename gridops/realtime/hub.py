@@ -70,9 +70,8 @@ class StreamHub:
         self.members: dict[str, set] = {}  # group -> the consoles listening to it
         self._joined: dict[str, tuple[float, bool]] = {}  # group -> (loop time of the join, ok)
         self._joining: dict[str, asyncio.Task] = {}
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(
-            asyncio.Lock
-        )  # one layer call per group at a time
+        # One layer call (group_add / group_discard) per group at a time.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._receiver: asyncio.Task | None = None
 
     # --- membership ----------------------------------------------------------------------------
