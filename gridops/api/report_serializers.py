@@ -15,7 +15,7 @@ from rest_framework import serializers
 from gridops.deadlines import report_due_at
 from gridops.lifecycle import TRANSITIONS, Referral, step_label
 from gridops.models import Report, ReportPhoto
-from gridops.realtime.events import local_iso, ref
+from gridops.realtime.events import local_iso, local_iso_text, ref
 from gridops.selectors.reports import phone_mask, user_sees_contact
 from gridops.services.cases import case_allowed_actions
 
@@ -410,7 +410,11 @@ class ReportDetailSerializer(ReportSerializer):
             "escalated_from": ref(report.escalated_from, "code", "name"),
             "escalation_due_at": local_iso(report.escalation_due_at),
             "suspended_from": report.suspended_from or None,
-            "referral": report.referral or None,
+            "referral": (
+                {**report.referral, "at": local_iso_text(report.referral.get("at"))}
+                if report.referral
+                else None
+            ),
             "extension_request": (
                 {
                     "days": report.extension_request["days"],
@@ -449,7 +453,7 @@ class ReportDetailSerializer(ReportSerializer):
         items = [{"event": "received", "at": local_iso(report.received_at)}]
         if report.reported_at:
             items.insert(0, {"event": "reported", "at": local_iso(report.reported_at)})
-        routed_at = routing.get("routed_at")
+        routed_at = local_iso_text(routing.get("routed_at"))
         if routing.get("team"):
             items.append(
                 {"event": "routed", "at": routed_at, "team": (routing.get("team") or {}).get("code")}

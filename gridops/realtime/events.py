@@ -10,6 +10,7 @@ Streams: "county" (everything), "township:<code>", "team:<code>". A console list
 """
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from gridops.deadlines import report_due_at
 
@@ -56,6 +57,15 @@ def stream_group(stream: str) -> str:
 def local_iso(value) -> str | None:
     """A time as ISO 8601 in Asia/Shanghai (+08:00), or None."""
     return timezone.localtime(value).isoformat() if value else None
+
+
+def local_iso_text(text: str | None) -> str | None:
+    """A time kept as ISO 8601 text in a JSON field (stored in UTC), shown in Asia/Shanghai like
+    every other time of the API; text that is not a time with its offset is shown as stored."""
+    value = parse_datetime(text) if text else None
+    if value is None or value.tzinfo is None:
+        return text or None
+    return local_iso(value)
 
 
 def ref(obj, *fields: str) -> dict | None:

@@ -17,12 +17,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from geodata.errors import FieldError
 from geodata.models import Officer
 from gridops import lifecycle
+from gridops.api.report_serializers import ReportDetailSerializer
 from gridops.models import Alert, CaseEvent, OutboxEvent, Report
 from gridops.realtime import events
 from gridops.record import record_verify
@@ -382,6 +384,9 @@ def test_referral_outside_the_platform_ends_the_case_and_to_a_department_hands_i
     )
     assert out.status == S.REFERRED and out.referral["to"] == "象山县人民检察院" and out.due_at is None
     assert out.status not in lifecycle.OPEN
+    shown = ReportDetailSerializer(out).data["case"]["referral"]
+    assert shown["to"] == "象山县人民检察院" and shown["at"].endswith("+08:00")  # kept in UTC, shown local
+    assert parse_datetime(shown["at"]) == parse_datetime(out.referral["at"])
 
     other = step(_report(people), "register", people.dispatcher)
     handed = step(

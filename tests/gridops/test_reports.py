@@ -438,6 +438,8 @@ def test_detail_has_timeline_and_404_in_chinese(api):
     report_id = api.post(URL, body(), format="json").json()["id"]
     detail = api.get(f"{URL}{report_id}/").json()
     assert [t["event"] for t in detail["timeline"]] == ["received", "routed"]
+    # Every time the API shows is in Asia/Shanghai, the routing time kept as text in UTC included.
+    assert all(t["at"].endswith("+08:00") for t in detail["timeline"]), detail["timeline"]
     assert detail["village"]["code"] == "330225001001"
     missing = api.get(f"{URL}999999/")
     assert missing.status_code == 404 and "999999" in missing.json()["detail"]
