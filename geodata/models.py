@@ -28,6 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from geodata.choices import choice_display
+
 
 class Domain(models.TextChoices):
     """Enforcement domains: the comprehensive team plus the county "1+8" professional teams."""
@@ -66,6 +68,7 @@ class Region(models.Model):
     VILLAGE_LEVELS = (Level.VILLAGE, Level.COMMUNITY)
     CODE_LENGTH = {Level.COUNTY: 6, **dict.fromkeys(TOWNSHIP_LEVELS, 9), **dict.fromkeys(VILLAGE_LEVELS, 12)}
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     code = models.CharField(_("区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=16, choices=Level.choices, db_index=True)
@@ -151,6 +154,7 @@ class Team(models.Model):
         COMPREHENSIVE = "comprehensive", _("乡镇综合执法队")
         PROFESSIONAL = "professional", _("县级专业执法队伍")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     code = models.SlugField(_("编号"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
@@ -182,6 +186,7 @@ class Officer(models.Model):
         STAFF = "staff", _("在编")
         AUXILIARY = "auxiliary", _("协管")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     team = models.ForeignKey(
         Team, verbose_name=_("所属队伍"), on_delete=models.PROTECT, related_name="officers"
     )
@@ -247,6 +252,7 @@ class CoverageVersion(models.Model):
         PUBLISHED = "published", _("已发布")
         RETIRED = "retired", _("已撤回")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     name = models.CharField(_("名称"), max_length=100)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     effective_from = models.DateTimeField(_("生效时间"), null=True, blank=True)
@@ -278,6 +284,7 @@ class CoverageVersion(models.Model):
 class EnforcementZone(models.Model):
     """执法片区: the coverage of one team in one version, made of whole grid cells."""
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     version = models.ForeignKey(
         CoverageVersion, verbose_name=_("覆盖版本"), on_delete=models.CASCADE, related_name="zones"
     )
@@ -331,6 +338,7 @@ class Matter(models.Model):
         TOWNSHIP = "township", _("乡镇综合执法队")
         COUNTY = "county", _("县级部门")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     code = models.CharField(_("事项编码"), max_length=32, unique=True)
     name = models.CharField(_("事项名称"), max_length=200)
     domain = models.CharField(_("所属领域"), max_length=16, choices=Domain.choices)

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from geodata.choices import choice_display
 from geodata.models import CoverageVersion, EnforcementZone, GridCell, Matter, Region, Team
 
 
@@ -46,6 +47,7 @@ class Device(models.Model):
         PHONE = "phone", _("执法终端/手机")
         DRONE = "drone", _("无人机")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     code = models.SlugField(_("设备编号"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
@@ -137,6 +139,7 @@ class Unit(models.Model):
         OFFICER = "officer", _("执法人员")
         DRONE = "drone", _("无人机")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     code = models.SlugField(_("编号"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
@@ -234,6 +237,7 @@ class Report(models.Model):
         NORMAL = 0, _("一般")
         URGENT = 1, _("紧急")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
     status = models.CharField(
         _("状态"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
@@ -498,6 +502,7 @@ class Alert(models.Model):
         ACKNOWLEDGED = "acknowledged", _("已确认")
         CLEARED = "cleared", _("已解除")
 
+    _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
     unit = models.ForeignKey(
