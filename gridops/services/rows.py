@@ -21,6 +21,7 @@ afresh. Measured on the report insert: planning 0.37-0.58 ms of the backend's ti
 
 import threading
 from collections import deque
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -60,17 +61,76 @@ def _columns(model: type[models.Model], instance: models.Model, *, with_pk: bool
     then NULL, having no database default), so a new report names ~35 columns instead of all 50:
     psycopg caches the conversion of a statement of at most 50 parameters, and the full 55 (with
     the event's) were parsed afresh on every report (`_query2pg_client_nocache`, ~10% of a worker's
-    GIL time under load, py-spy)."""
+    GIL time under load, py-spy).
+
+    Each value is what the field's get_db_prep_save(pre_save()) gives, as Model.save writes it; for
+    the plain fields (`_shortcut`) that is the value itself or a fixed wrapping of it, taken
+    directly when the value has the plain type. Measured: 180 → 60 µs for a report's 50 fields
+    (the full chain of get_db_prep_save → get_db_prep_value → get_prep_value → to_python per field
+    was 7% of a report request's CPU, py-spy in-process)."""
     names, params = [], []
-    for f in model._meta.concrete_fields:
+    for f, column, plain, convert, omit_null in _plan(model):
         if f.primary_key and not with_pk:
             continue
-        value = f.get_db_prep_save(f.pre_save(instance, True), connection)
-        if value is None and f.db_default is models.NOT_PROVIDED:
+        value = getattr(instance, f.attname) if plain is not None else None
+        if value is not None and type(value) is plain and (plain is not datetime or value.tzinfo is not None):
+            if convert is not None:
+                value = convert(value)
+        elif value is not None or plain is None:
+            value = f.get_db_prep_save(f.pre_save(instance, True), connection)
+        if value is None and omit_null:
             continue
-        names.append(f.column)
+        names.append(column)
         params.append(value)
     return tuple(names), params
+
+
+_plans: dict[type, tuple] = {}
+_IDENTITY = {
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+    models.FloatField: float,
+    models.DateTimeField: datetime,  # aware ones only (a naive one warns and is converted)
+    models.AutoField: int,
+    models.BigAutoField: int,
+}
+_INTEGERS = (
+    models.IntegerField,
+    models.SmallIntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+)
+
+
+def _shortcut(field: models.Field) -> tuple[type | None, object]:
+    """(the plain type whose values this field writes as they are or wrapped by a fixed function,
+    that function or None); (None, None) for every other field, which takes the full chain.
+
+    Only Django's own classes, whose chain for a plain value is, on PostgreSQL: the value itself
+    (text, booleans, floats, aware datetimes without auto_now, auto primary keys and foreign keys
+    to them) or psycopg's typed integer (integer fields: connection.ops.integerfield_type_map)."""
+    kind = type(field)
+    if kind is models.DateTimeField and (field.auto_now or field.auto_now_add):
+        return None, None
+    if kind in _IDENTITY:
+        return _IDENTITY[kind], None
+    if kind in _INTEGERS:
+        return int, connection.ops.integerfield_type_map[field.get_internal_type()]
+    if kind is models.ForeignKey and type(field.target_field) in (models.AutoField, models.BigAutoField):
+        return int, None
+    return None, None
+
+
+def _plan(model: type[models.Model]) -> tuple:
+    plan = _plans.get(model)
+    if plan is None:  # a race builds the same plan twice: harmless
+        plan = _plans[model] = tuple(
+            (f, f.column, *_shortcut(f), f.db_default is models.NOT_PROVIDED)
+            for f in model._meta.concrete_fields
+        )
+    return plan
 
 
 def _statement(model: type[models.Model], columns: tuple, event_columns: tuple) -> str:
