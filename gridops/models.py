@@ -408,8 +408,8 @@ class Report(models.Model):
     @property
     def number(self) -> str:
         """The number dispatchers quote: receiving day (Asia/Shanghai) and the id."""
-        day = timezone.localtime(self.received_at).strftime("%Y%m%d")
-        return f"SJ{day}{self.pk:06d}"
+        day = (self.received_at or timezone.now()).astimezone(timezone.get_default_timezone())
+        return f"SJ{day.year:04d}{day.month:02d}{day.day:02d}{self.pk:06d}"
 
 
 class CaseEvent(models.Model):

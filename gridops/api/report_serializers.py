@@ -441,7 +441,10 @@ class ReportDetailSerializer(ReportSerializer):
 
     @extend_schema_field(ReportPhotoSerializer(many=True))
     def get_photos(self, report: Report) -> list[dict]:
-        return ReportPhotoSerializer(report.photos.all(), many=True, context=self.context).data
+        photos = report.photos.all()
+        if not photos:  # a new report's (pre-filled, no query): no list serializer to build for it
+            return []
+        return ReportPhotoSerializer(photos, many=True, context=self.context).data
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_timeline(self, report: Report) -> list[dict]:

@@ -55,14 +55,25 @@ def stream_group(stream: str) -> str:
 
 
 def local_iso(value) -> str | None:
-    """A time as ISO 8601 in Asia/Shanghai (+08:00), or None."""
-    return timezone.localtime(value).isoformat() if value else None
+    """A time as ISO 8601 in Asia/Shanghai (+08:00), or None.
+
+    In the site's zone (settings.TIME_ZONE), as timezone.localtime() gives it when no other zone is
+    activated (none ever is); without localtime's look-up of the current zone, which a report's
+    answer and event paid eleven times (~4 µs each)."""
+    if not value:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("local_iso() cannot be applied to a naive datetime")
+    return value.astimezone(timezone.get_default_timezone()).isoformat()
 
 
 def local_iso_text(text: str | None) -> str | None:
     """A time kept as ISO 8601 text in a JSON field (stored in UTC), shown in Asia/Shanghai like
     every other time of the API; text that is not a time with its offset is shown as stored."""
-    value = parse_datetime(text) if text else None
+    try:
+        value = parse_datetime(text) if text else None
+    except ValueError:  # well-formed but impossible (a 13th month)
+        value = None
     if value is None or value.tzinfo is None:
         return text or None
     return local_iso(value)
