@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from gridops.auth import device_for_key, device_key_issue, device_key_revoke, device_key_rotate
 from gridops.models import Device, Ping
+from tests.gridops.prepared import prepared_runs, runs_since
 from tests.gridops.units_factory import fix, minutes_ago, tracked_unit
 
 KEY = re.compile(r"gdk_[0-9a-f]{10}_[A-Za-z0-9_-]+")
@@ -132,3 +133,21 @@ def test_the_admin_action_rotates_and_shows_the_key_once(admin_client, device, s
     until = Device.objects.get(pk=device.pk).key_previous_until
     assert timedelta(minutes=44) < until - timezone.now() <= timedelta(minutes=45)
     assert new not in admin_client.get(reverse("admin:gridops_device_changelist")).content.decode()
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_key_lookup_loads_the_whole_device_as_the_orm_does(device, settings, prepared):
+    """Every batch and alert looks its device up by key prefix, as one prepared statement
+    (gridops/auth.py); GRIDOPS_PREPARED_STATEMENTS=0 reads the same device."""
+    settings.PREPARED_STATEMENTS = prepared
+    key = device_key_issue(device=device)
+    before = prepared_runs("SELECT")
+    found = [device_for_key(key) for _ in range(3)]
+    orm = Device.objects.get(pk=device.pk)
+    fields = [f.attname for f in Device._meta.concrete_fields]
+    for one in found:
+        assert [getattr(one, f) for f in fields] == [getattr(orm, f) for f in fields]
+        assert not one._state.adding and one._state.db == "default"
+    assert device_for_key(key.replace("_", "_0", 1)) is None  # an unknown prefix
+    lookups = [n for n in runs_since(before, "SELECT") if n >= 3]
+    assert lookups == ([4] if prepared else [])
