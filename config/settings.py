@@ -404,7 +404,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 NODE_MODULES = BASE_DIR / "node_modules"
 SERVE_STATIC = env_bool("GRIDOPS_SERVE_STATIC", True)
 # Threads that run Django's (synchronous) request handling inside the ASGI server; see config/asgi.py.
-HTTP_THREADS = env_int("GRIDOPS_HTTP_THREADS", 16)
+# Four per worker: under the GIL more threads add no CPU, only more contenders for it, and the event
+# loop thread (websocket frames, HTTP parsing) waits behind each of them. Interleaved runs, 20
+# consoles at 200 reports/s (docs/PERFORMANCE.md, eighth session): p99 report → console 245-557 ms
+# with 4, 363-367 ms with 8, 305-705 ms with 16; the intake rate alike. A site with many slow
+# exports running at once may raise it (a request waits for a free thread, the loop does not).
+HTTP_THREADS = env_int("GRIDOPS_HTTP_THREADS", 4)
 # How long a web worker's thread holds the GIL before another that asks for it may take it
 # (sys.setswitchinterval; Python's default is 5 ms). The event loop thread (websocket frames, HTTP
 # parsing) waits that long behind a request thread at every hand-over. Interleaved runs, 20
