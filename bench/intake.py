@@ -82,9 +82,22 @@ def say(text: str) -> None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _free_ports(1)[0]
+
+
+def _free_ports(n: int) -> list[int]:
+    """n different free ports. Bound all at once: ports asked one after the other can be the same
+    one twice (a freed port is handed out again), and two servers then race for it — seen as the
+    JT/T 808 bench's gateway failing with "address already in use" while its start-up check
+    connected to the web server on the same port."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 # --- A minimal keep-alive HTTP/1.1 client on asyncio streams ----------------------------------------

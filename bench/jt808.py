@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import use_database, write_results  # noqa: E402  (ROOT on sys.path first)
-from bench.intake import _free_port, percentile, say, start_server, stop_server  # noqa: E402
+from bench.intake import _free_ports, percentile, say, start_server, stop_server  # noqa: E402
 from gridops.jt808 import protocol as p  # noqa: E402  (pure: no Django needed)
 
 TERMINAL_BASE = 15_000_000_000  # terminal numbers 015000000000 + n
@@ -299,6 +299,20 @@ def prepare(cells: int, terminals: int) -> tuple[list[dict], str]:
     return rows, token
 
 
+def _wait_while_running(event, timeout: float, *, gateway: subprocess.Popen, worker, log: Path) -> bool:
+    """event.wait(timeout), but fail at once when the gateway or the worker process has died
+    instead of waiting out the timeout (a dead gateway left the smoke run hanging ten minutes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if event.wait(1.0):
+            return True
+        if gateway.poll() is not None:
+            raise RuntimeError(f"the gateway exited ({gateway.returncode}): {log.read_text()[-2000:]}")
+        if not worker.is_alive():
+            raise RuntimeError(f"the terminals' process exited ({worker.exitcode}) before finishing (a)")
+    return False
+
+
 def start_gateway(db_url: str, port: int, redis_url: str, log: Path) -> subprocess.Popen:
     env = dict(
         os.environ,
@@ -379,7 +393,7 @@ def main() -> int:
     terminals, token = prepare(args.cells, args.terminals)
     connections.close_all()
 
-    web_port, gw_port = _free_port(), _free_port()
+    web_port, gw_port = _free_ports(2)
     log = Path(tempfile.mkstemp(prefix="jt808-gateway-", suffix=".log")[1])
     server = start_server(db_url, web_port, args.redis_url)
     gateway = None
@@ -391,7 +405,7 @@ def main() -> int:
         say(f"gateway on {gw_port}, web on {web_port}; {args.terminals} terminals signing in, then (a)")
         terms = ctx.Process(target=_terminals_worker, args=(gw_port, terminals, args, ready, go, term_q))
         terms.start()
-        if not ready.wait(args.seconds + 600):
+        if not _wait_while_running(ready, args.seconds + 600, gateway=gateway, worker=terms, log=log):
             raise RuntimeError("terminals did not finish (a)")
         say("(b) consoles connecting")
         consoles = ctx.Process(
