@@ -277,8 +277,13 @@ def copy_baseline(rows: int, device: dict) -> dict:
 # --- (b) report → console latency -------------------------------------------------------------------
 
 
-def _consoles_worker(port: int, token: str, consoles: int, ready, stop, delivered, out) -> None:
+def _consoles_worker(port: int, token: str, consoles: int, ready, stop, delivered, out, tag: str) -> None:
+    """Consoles counting the reports of one poster (its `tag`): reports of an earlier phase still
+    on their way when these connected carry other tags and are not counted (once they were, and
+    an (a') report with the same number read as a duplicate)."""
     import websockets
+
+    mark = f"{MARK}{tag}:"
 
     async def console(i: int, received: list, dups: list, connected: list) -> None:
         url = f"ws://127.0.0.1:{port}/ws/live/?stream=county&token={token}"
@@ -300,9 +305,9 @@ def _consoles_worker(port: int, token: str, consoles: int, ready, stop, delivere
                     if message.get("type") != "report.created":
                         continue
                     text = (message.get("data") or {}).get("description") or ""
-                    if not text.startswith(MARK):
+                    if not text.startswith(mark):
                         continue
-                    n = int(text[len(MARK) :].split(" ", 1)[0])
+                    n = int(text[len(mark) :].split(" ", 1)[0])
                     if n in seen:
                         dups[i] += 1
                     else:
@@ -329,7 +334,7 @@ def _consoles_worker(port: int, token: str, consoles: int, ready, stop, delivere
 
 
 def _poster_worker(
-    port: int, token: str, plan: dict, rate: float, seconds: float, connections: int, out
+    port: int, token: str, plan: dict, rate: float, seconds: float, connections: int, out, tag: str = "fixed"
 ) -> None:
     """Open loop: report n is due at start + n / rate, whoever of the connections is free sends it."""
 
@@ -351,7 +356,7 @@ def _poster_worker(
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                body = _report_body(rng, plan, marker=f"{MARK}{n} ")
+                body = _report_body(rng, plan, marker=f"{MARK}{tag}:{n} ")
                 t0 = time.monotonic()
                 status, _ = await http.request("POST", "/api/v1/reports/", body, headers)
                 done = time.monotonic()
@@ -402,8 +407,9 @@ def bench_console(
     ready, stop = ctx.Event(), ctx.Event()
     console_q, poster_q = ctx.Queue(), ctx.Queue()
     delivered = ctx.Value("q", 0, lock=False)
+    tag = f"b{n_consoles}-{os.urandom(3).hex()}"  # this run's reports only
     consoles = ctx.Process(
-        target=_consoles_worker, args=(port, token, n_consoles, ready, stop, delivered, console_q)
+        target=_consoles_worker, args=(port, token, n_consoles, ready, stop, delivered, console_q, tag)
     )
     consoles.start()
     say("consoles connecting")
@@ -420,6 +426,7 @@ def bench_console(
             args.console_seconds,
             args.post_connections,
             poster_q,
+            tag,
         ),
     )
     poster.start()
