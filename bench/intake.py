@@ -60,6 +60,7 @@ TARGETS = {
     "duplicated": 0,
 }
 MARK = "bench#"
+CONSOLES_PER_PROCESS = int(os.environ.get("GRIDOPS_BENCH_CONSOLES_PER_PROCESS", "10"))
 DRAIN_QUIET_SECONDS = 5.0
 DRAIN_MAX_SECONDS = 120.0
 # Web worker processes (uvicorn --workers), as `make demo` runs them: one per core.
@@ -400,22 +401,44 @@ def bench_fixed_rate(port: int, token: str, plan: dict, args) -> dict:
     return posted
 
 
+def _split(total: int, parts: int) -> list[int]:
+    """`total` as `parts` near-equal whole numbers (50, 5 -> 10 each; 7, 2 -> 4, 3)."""
+    parts = max(1, parts)
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
 def bench_console(
     port: int, token: str, plan: dict, args, n_consoles: int, rate: float | None = None
 ) -> dict:
     ctx = multiprocessing.get_context("fork")
-    ready, stop = ctx.Event(), ctx.Event()
-    console_q, poster_q = ctx.Queue(), ctx.Queue()
-    delivered = ctx.Value("q", 0, lock=False)
+    stop = ctx.Event()
+    poster_q = ctx.Queue()
     tag = f"b{n_consoles}-{os.urandom(3).hex()}"  # this run's reports only
-    consoles = ctx.Process(
-        target=_consoles_worker, args=(port, token, n_consoles, ready, stop, delivered, console_q, tag)
-    )
-    consoles.start()
-    say("consoles connecting")
-    if not ready.wait(60):
-        consoles.terminate()
+    # The consoles are spread over several processes (at most CONSOLES_PER_PROCESS each): in one
+    # process, 50 consoles' frames were read one after another by one event loop at ~85% of a core,
+    # and the last console of each round read its frame tens of milliseconds after the first.
+    shares = _split(n_consoles, -(-n_consoles // CONSOLES_PER_PROCESS))
+    groups = []
+    for share in shares:
+        ready, queue, delivered = ctx.Event(), ctx.Queue(), ctx.Value("q", 0, lock=False)
+        process = ctx.Process(
+            target=_consoles_worker, args=(port, token, share, ready, stop, delivered, queue, tag)
+        )
+        process.start()
+        groups.append((process, ready, queue, delivered))
+    say(f"consoles connecting ({len(groups)} processes)")
+    deadline = time.monotonic() + 60
+    if not all(ready.wait(max(0.0, deadline - time.monotonic())) for _, ready, _, _ in groups):
+        for process, *_ in groups:
+            process.terminate()
         raise RuntimeError("consoles did not connect")
+
+    class _Delivered:  # the sum of the processes' counters
+        @property
+        def value(self) -> int:
+            return sum(d.value for *_, d in groups)
+
+    delivered = _Delivered()
     poster = ctx.Process(
         target=_poster_worker,
         args=(
@@ -447,14 +470,19 @@ def bench_console(
     time.sleep(0.5)  # a duplicate would come right after the original
     stop.set()
     say("draining consoles")
-    got = console_q.get(timeout=120)
-    consoles.join()
+    got = {"received": [], "duplicated": []}
+    for process, _, queue, _ in groups:
+        part = queue.get(timeout=120)
+        got["received"].extend(part["received"])
+        got["duplicated"].extend(part["duplicated"])
+        process.join()
     latencies, lost, per_console = [], 0, []
     for i, seen in enumerate(got["received"]):
         missing = [n for n in sent if n not in seen]
         lost += len(missing)
         per_console.append({"received": len(seen), "lost": len(missing), "duplicated": got["duplicated"][i]})
         latencies.extend((seen[n] - t) * 1e3 for n, t in sent.items() if n in seen)
+    stages = console_stages(tag, sent, got["received"])
     return {
         **posted,
         "consoles": n_consoles,
@@ -464,7 +492,44 @@ def bench_console(
         "latency_max_ms": percentile(latencies, 100),
         "lost": lost,
         "duplicated": sum(got["duplicated"]),
+        "stages": stages,
         "per_console": per_console,
+    }
+
+
+def console_stages(tag: str, sent: dict[int, float], received: list[dict[int, float]]) -> dict:
+    """Where report → console time goes, p50/p99 per stage, from the outbox rows of this run:
+    sent → written (the request until the row's created_at), written → numbered (the relay:
+    sequenced_at), numbered → on the console (the channel layer, the hub and the frame window).
+    The database's wall-clock times are put on the monotonic clock the load generators use."""
+    from django.db import connection
+
+    offset = time.time() - time.monotonic()
+    mark = f"{MARK}{tag}:"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT data->>'description', extract(epoch FROM created_at), extract(epoch FROM sequenced_at)"
+            " FROM gridops_outboxevent WHERE type = 'report.created' AND data->>'description' LIKE %s",
+            [mark.replace("%", r"\%").replace("_", r"\_") + "%"],
+        )
+        rows = cursor.fetchall()
+    connection.close()
+    written, numbered, shown = [], [], []
+    for description, created, sequenced in rows:
+        n = int(description[len(mark) :].split(" ", 1)[0])
+        if n not in sent or sequenced is None:
+            continue
+        created, sequenced = float(created) - offset, float(sequenced) - offset
+        written.append((created - sent[n]) * 1e3)
+        numbered.append((sequenced - created) * 1e3)
+        shown.extend((seen[n] - sequenced) * 1e3 for seen in received if n in seen)
+    return {
+        name: {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
+        for name, values in (
+            ("sent_to_written", written),
+            ("written_to_numbered", numbered),
+            ("numbered_to_console", shown),
+        )
     }
 
 
@@ -900,6 +965,7 @@ def main() -> int:
                 f" dup {run['duplicated']}; server CPU {run.get('server_cpu_ms_per_request')} ms/report"
                 f" {run.get('server_cpu_ms_per_request_by_part')}"
             )
+            print(f"    {stage_text(run)}")
         print(f"\nwrote {out}")
         return 0
     if args.only == "reports":
@@ -1075,10 +1141,31 @@ def print_results(r: dict) -> None:
             )
         )
     rows += _ping_rows(r)
+    stages = [
+        f"  {con['consoles']} consoles at {con['target_per_s']:g}/s: {stage_text(con)}"
+        for con in r["console_runs"]
+    ]
     print(f"\n== intake on {r['cells']:,} cells ({r['machine']['cpus']} CPUs) ==")
     print(f"{'measure':<46}{'throughput':>20}   {'latency / correctness':<62}{'target'}")
     for label, rate, detail, target in rows:
         print(f"{label:<46}{rate:>20}   {detail:<62}{target}")
+    if stages:
+        print("(b) where the time goes (p50 / p99):")
+        print("\n".join(stages))
+
+
+def stage_text(run: dict) -> str:
+    names = {
+        "sent_to_written": "sent → written",
+        "written_to_numbered": "→ numbered",
+        "numbered_to_console": "→ console",
+    }
+    parts = [
+        f"{names[k]} {v['p50_ms']} / {v['p99_ms']} ms"
+        for k, v in (run.get("stages") or {}).items()
+        if k in names
+    ]
+    return ", ".join(parts) or "stages not measured"
 
 
 if __name__ == "__main__":
