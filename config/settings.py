@@ -353,7 +353,8 @@ INSPECTION_JOINT_RADIUS_METRES = env_float("GRIDOPS_INSPECTION_JOINT_RADIUS_METR
 INSPECTION_IMPORT_MAX_ROWS = env_int("GRIDOPS_INSPECTION_IMPORT_MAX_ROWS", 20000)
 
 # --- Realtime (outbox → streams → /ws/live/) ----------------------------------------------------
-# Consoles receive one frame per LIVE_FRAME_SECONDS at most (events coalesced), at most one
+# Consoles receive the relay's notices as they come (one per stream per OUTBOX_COALESCE_SECONDS,
+# events coalesced), frames of unit positions alone at most one per LIVE_FRAME_SECONDS, at most one
 # position per unit per LIVE_POSITION_SECONDS, and a heartbeat with their stream's head every
 # LIVE_HEARTBEAT_SECONDS. Stream events older than LIVE_RETENTION_HOURS are pruned; a console
 # resuming from before the window is told to reload.

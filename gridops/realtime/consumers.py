@@ -9,7 +9,9 @@
                     is still open, read it from the DB
     every LIVE_HEARTBEAT_SECONDS ─► join again, read the stream head; if it is ahead of what
                was sent (lost notices: Redis down or restarted), send the gap from the DB
-    writer ─► at most one frame (a JSON array) per LIVE_FRAME_SECONDS; at most one position per
+    writer ─► frames (JSON arrays): at once for the relay's notices (one per stream per
+               OUTBOX_COALESCE_SECONDS), at most one per LIVE_FRAME_SECONDS for positions alone; at
+               most one position per
                unit per LIVE_POSITION_SECONDS (the latest wins); a sequenced message outside the
                user's scope goes as {"seq": n, "type": "withheld", "data": {}} (the numbering
                stays gap-free), an ephemeral one not at all (gridops/scopes.py)
@@ -719,29 +721,49 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 result.append({"seq": m["seq"], "type": WITHHELD, "stream": m.get("stream"), "data": {}})
         return result
 
+    def _pending_urgent(self) -> bool:
+        """Does the next frame carry more than unit positions (which wait for the frame window)?"""
+        return any(m["seq"] is not None or m["type"] != events.UNIT_MOVED for m in self._pending)
+
     async def _writer(self) -> None:
-        """Sends the queued messages as one frame at most every LIVE_FRAME_SECONDS."""
+        """Sends the queued messages as frames. A frame with sequenced messages (or a control
+        message) goes at once: the relay already gathers a stream's events into one notice per
+        OUTBOX_COALESCE_SECONDS. A frame of unit positions only (live_send, one notice per ping
+        batch) waits until LIVE_FRAME_SECONDS after the previous frame, and the positions due
+        travel with every frame that goes earlier.
+
+        Why not every frame at most one per LIVE_FRAME_SECONDS, as before: the relay's notices come
+        at that same pace with a few milliseconds of jitter, so each one that arrived a little early
+        against the previous frame waited for the rest of a window; counted from the end of each
+        send, the wait also grew by the time the worker took to reach the console, until it was a
+        whole window. Measured (bench/intake.py --only consoles, two workers, 200 reports/s):
+        notice in the worker → frame sent p50 43-73 ms, p90 ~100 ms with 20 or 50 consoles
+        (docs/PERFORMANCE.md, ninth session)."""
         loop = asyncio.get_running_loop()
         last_frame = None
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                if last_frame is not None:
-                    delay = last_frame + settings.LIVE_FRAME_SECONDS - loop.time()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+                now = loop.time()
+                if last_frame is not None and not self._pending_urgent():
+                    due = last_frame + settings.LIVE_FRAME_SECONDS
+                    while now < due and not self._pending_urgent():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), due - now)
+                        self._wake.clear()
+                        now = loop.time()
                 frame, self._pending = self._pending, []
                 if self._positions:
-                    frame.extend(self._take_due_positions(loop.time()))
+                    frame.extend(self._take_due_positions(now))
                 if self._visible is not None:
                     frame = self._scoped(frame)
                 if not frame:
                     continue
                 if len(frame) > 2 * settings.LIVE_RESUME_MAX_EVENTS:  # a console that cannot keep up
                     frame = [self._message(events.RELOAD, {"since": None, "head": self.last_seq})]
+                last_frame = now
                 await self.send(text_data="[" + ",".join(_encode(m) for m in frame) + "]")
-                last_frame = loop.time()
         except asyncio.CancelledError:
             raise
         except OSError as exc:  # the console went away mid-send (uvicorn: ClientDisconnected)

@@ -431,6 +431,72 @@ def test_positions_are_coalesced_per_unit(keys, settings):
     run(scenario)
 
 
+def test_a_relay_notice_is_not_held_for_the_frame_window(keys, settings):
+    """The relay already gathers a stream's events into one notice per cycle: its frame goes at
+    once, even right after another frame. (Held for the window, each notice that came a little
+    early waited for the rest of it: with a 5 s window this event took ~5 s.)"""
+    settings.LIVE_FRAME_SECONDS = 5.0
+
+    async def scenario():
+        client = LiveClient(live_path(token=keys["dispatcher"]))
+        assert await client.connect()
+        first = await client.frame()  # "resumed": the window starts here
+        assert first[0]["type"] == events.RESUMED
+        started = time.monotonic()
+        await aemit(1)
+        frame = await client.frame(timeout=10)
+        waited = time.monotonic() - started
+        assert [m["seq"] for m in frame] == [1]
+        assert waited < settings.LIVE_FRAME_SECONDS / 2, f"the notice waited {waited:.2f} s"
+        await client.close()
+
+    run(scenario)
+
+
+def test_frames_of_positions_alone_keep_the_window_and_ride_along(keys, settings):
+    """Positions (one notice per ping batch) still come at most one frame per LIVE_FRAME_SECONDS;
+    a relay notice meanwhile goes at once and takes the positions that are due with it."""
+    settings.LIVE_FRAME_SECONDS = 0.5
+    settings.LIVE_POSITION_SECONDS = 0.0
+
+    def move(i: int) -> None:
+        with transaction.atomic():
+            live_send(type=events.UNIT_MOVED, data={"id": 7, "n": i}, streams=["county"])
+
+    async def scenario():
+        client = LiveClient(live_path(token=keys["dispatcher"]))
+        assert await client.connect()
+        await client.frame()
+        frames: list[tuple[float, list[dict]]] = []
+        started = time.monotonic()
+        for i in range(40):  # ~2 s of positions, far more often than the window
+            await database_sync_to_async(move)(i)
+            await asyncio.sleep(0.05)
+            while True:
+                try:
+                    frame = await client.frame(timeout=0.001)
+                except TimeoutError:
+                    break
+                frames.append((time.monotonic() - started, frame))
+        elapsed = time.monotonic() - started
+        assert frames, "no position arrived"
+        assert all(m["type"] == events.UNIT_MOVED for _, f in frames for m in f)
+        # One frame per window at most (and the first one at once): 2 s / 0.5 s + 1.
+        assert len(frames) <= elapsed / settings.LIVE_FRAME_SECONDS + 1, [round(t, 2) for t, _ in frames]
+        # A position waiting for the window goes with a sequenced event, which goes at once.
+        await client.drain(settings.LIVE_FRAME_SECONDS * 1.5)
+        settings.LIVE_FRAME_SECONDS = 5.0
+        await database_sync_to_async(move)(99)
+        await asyncio.sleep(0.2)  # the position is in the console's queue, held for ~5 s
+        await aemit(1)
+        frame = await client.frame(timeout=2.5)
+        assert [m["type"] for m in frame] == [events.REPORT_CREATED, events.UNIT_MOVED]
+        assert frame[1]["data"]["n"] == 99
+        await client.close()
+
+    run(scenario)
+
+
 def test_many_events_are_coalesced_into_few_frames(keys, settings):
     settings.LIVE_FRAME_SECONDS = 0.1
 
