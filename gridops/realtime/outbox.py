@@ -83,10 +83,13 @@ def live_send(*, type: str, data: dict, streams: list[str]) -> None:
 # reports): five ORM round trips per cycle (read the pending events, read the heads, insert the
 # stream events, upsert the heads, mark the events) were ~75% of the relay's CPU, ~1.5 ms per report.
 # Here PostgreSQL numbers them: each pending event gets, in each of its streams, the stream's head
-# plus its rank among this batch's events of that stream (in id order).
+# plus its rank among this batch's events of that stream (in id order). The events' type and data
+# are carried from `pending` to the result: joined back to the outbox table instead, PostgreSQL
+# answered with a hash join over a scan of the whole table (all the events kept for resuming): a
+# one-event cycle cost 2.6 ms of PostgreSQL at 11,000 events kept and 13 ms at 30,000; 1.3 ms now.
 _NUMBER_SQL = """
 WITH pending AS (
-    SELECT id, streams FROM gridops_outboxevent
+    SELECT id, streams, type, data FROM gridops_outboxevent
     WHERE sequenced_at IS NULL ORDER BY id LIMIT %(limit)s
 ), expanded AS (
     SELECT p.id, s.stream, row_number() OVER (PARTITION BY s.stream ORDER BY p.id) AS n
@@ -106,8 +109,8 @@ WITH pending AS (
 ), marked AS (
     UPDATE gridops_outboxevent SET sequenced_at = %(now)s WHERE id IN (SELECT id FROM pending)
 )
-SELECT n.stream, n.seq, o.type, o.data::text
-FROM numbered n JOIN gridops_outboxevent o ON o.id = n.id
+SELECT n.stream, n.seq, p.type, p.data::text
+FROM numbered n JOIN pending p ON p.id = n.id
 ORDER BY n.id, n.stream
 """
 
@@ -120,7 +123,15 @@ def outbox_sequence_pending(*, limit: int = 1000) -> list[Message] | None:
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            # No bitmap scan of the pending index in this transaction (SET LOCAL): every numbered
+            # event leaves a dead entry there until VACUUM, and a bitmap scan visits each one's heap
+            # page again on every cycle (it never marks them dead). Measured on the bench database
+            # with 10,650 such entries: 4 ms per scan, each time; a plain index scan marks them on
+            # its first pass (4 ms once) and later passes step over them (0.1 ms).
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)",
+                [RELAY_LOCK_KEY],
+            )
             if not cursor.fetchone()[0]:
                 return None
             cursor.execute(_NUMBER_SQL, {"limit": limit, "now": timezone.now()})

@@ -226,3 +226,45 @@ def wait_for_head(stream: str, head: int, timeout: float = 5.0) -> None:
     while stream_head(stream) < head:
         assert time.monotonic() < deadline, f"{stream} stayed at {stream_head(stream)}, wanted {head}"
         time.sleep(0.02)
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_numbering_reads_only_the_pending_events_not_the_whole_outbox():
+    """A cycle's cost must not grow with the numbered events kept for resuming (48 hours of them).
+    It did: the statement joined its result back to the outbox table, which PostgreSQL answered
+    with a hash join over a scan of the whole table (measured: a one-event cycle 2.6 ms at 11,000
+    events kept, 13 ms at 30,000; 1.3 ms without the join). The plan here is asked with 20,000
+    numbered events and ten pending, before the table is analysed, as it is between autovacuum's
+    analyses of a growing table."""
+    from gridops.realtime.outbox import _NUMBER_SQL, RELAY_LOCK_KEY
+
+    now = timezone.now()
+    OutboxEvent.objects.bulk_create(
+        OutboxEvent(type=events.REPORT_CREATED, data={"n": i}, streams=["county"], sequenced_at=now)
+        for i in range(20_000)
+    )
+    emit(10, streams=[events.COUNTY_STREAM, W])
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # What outbox_sequence_pending sets before the statement.
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)",
+                [RELAY_LOCK_KEY],
+            )
+            cursor.execute("EXPLAIN (FORMAT JSON) " + _NUMBER_SQL, {"limit": 1000, "now": now})
+            plan = cursor.fetchone()[0][0]["Plan"]
+        transaction.set_rollback(True)
+    reads = [
+        node["Node Type"]
+        for node in _plan_nodes(plan)
+        if node.get("Relation Name") == "gridops_outboxevent" and node["Node Type"] != "ModifyTable"
+    ]
+    assert reads, "the plan does not read the outbox"
+    assert "Seq Scan" not in reads and "Bitmap Heap Scan" not in reads, reads
+    sequence_all()
+    assert stream_head(W) == 10
