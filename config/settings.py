@@ -384,12 +384,15 @@ OUTBOX_RELAY = env("GRIDOPS_OUTBOX_RELAY", "thread")
 if OUTBOX_RELAY not in ("thread", "process"):
     raise ImproperlyConfigured("GRIDOPS_OUTBOX_RELAY must be 'thread' or 'process'.")
 # After a kick the relay waits this long so that commits arriving together are numbered together;
-# busy, it cycles at most this often. The same as a console's frame interval (LIVE_FRAME_SECONDS):
-# each cycle's notice then goes out as one frame instead of every second notice waiting for the
-# next frame, and each console takes half as many notices. Measured with 20 consoles, interleaved
-# runs at 150 and 200 reports/s on a loaded machine: p99 0.84–1.9 s at 0.1 against 6.1–9.9 s at
-# 0.05 (the consoles fell behind), server CPU per report 8% lower; at 70/s p50 +15 ms.
-OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.1)
+# busy, it cycles at most this often, and each cycle is one frame per console of a stream it
+# touched. After a quiet spell the first event is numbered at once, so this only matters in a busy
+# moment: there it is half the wait (written → numbered p50 ≈ half of it, p99 ≈ all of it).
+# Measured (bench/intake.py --only consoles, 200 reports/s, interleaved, docs/PERFORMANCE.md ninth
+# session): 0.05 against 0.1, p99 report → console 71-79 against 118 ms with 20 consoles, 104-125
+# against 129 ms with 50; server CPU per report +5-7%. (It was 0.1 from 2026-11-23 to 11-24: at
+# 0.05 the consoles fell behind then, because each notice waited for a console's frame window and
+# each cycle scanned the whole outbox table; both are gone.)
+OUTBOX_COALESCE_SECONDS = env_float("GRIDOPS_OUTBOX_COALESCE_SECONDS", 0.05)
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -103,9 +103,9 @@ MAX_CLIENT_MESSAGE_CHARS = 4096
 # per console per gap.
 GAP_WAIT_SECONDS = 0.25
 # Notices waiting in one console's queue before further ones are dropped (the heartbeat reads
-# them from PostgreSQL): ~10 s of a busy stream's 100 ms relay cycles, for a console whose dispatch
+# them from PostgreSQL): ~10 s of a busy stream's 50 ms relay cycles, for a console whose dispatch
 # is stuck on the database.
-INBOX_MAX = 100
+INBOX_MAX = 200
 
 # Every console of a stream sends the same sequenced messages: encode each once per process.
 # Profiled with 20 consoles at 200 reports/s: json.dumps per console was ~8% of a worker's CPU.
