@@ -81,6 +81,12 @@ def test_intake_benchmark_runs(tmp_path):
     for run in runs:
         assert run["created"] == run["posted"] > 0 and run["lost"] == 0 and run["duplicated"] == 0
         assert run["deliveries"] == run["created"] * run["consoles"]
+        # Where the time went, from the outbox rows: every stage measured, p50 ≤ p99.
+        stages = run["stages"]
+        assert list(stages) == ["sent_to_written", "written_to_numbered", "numbered_to_console"]
+        for stage in stages.values():
+            assert stage["p50_ms"] is not None and stage["p50_ms"] <= stage["p99_ms"]
+    assert "(b) where the time goes" in done.stdout
     # (a') the fixed-rate run without consoles: every report accepted, latencies measured.
     fixed = result["fixed_rate"]
     assert fixed["created"] == fixed["posted"] > 0 and fixed["statuses"] == {"201": fixed["posted"]}
@@ -222,3 +228,12 @@ def test_statements_benchmark_runs(tmp_path):
             assert len(figures["client_us"]["runs"]) == 2
             assert figures["client_us"]["median"] > 0 and figures["wall_us"]["median"] > 0
         assert set(result[path]["prepared_vs_django"]) == {"client_us", "postgres_us", "wall_us"}
+
+
+def test_consoles_are_spread_evenly_over_processes():
+    from bench.intake import _split
+
+    assert _split(50, 5) == [10] * 5
+    assert _split(7, 2) == [4, 3]
+    assert _split(3, 1) == [3]
+    assert sum(_split(23, 3)) == 23 and max(_split(23, 3)) - min(_split(23, 3)) <= 1
