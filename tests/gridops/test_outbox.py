@@ -1,5 +1,6 @@
 """The outbox relay: per-stream numbering in commit order, gap-free under concurrency, Redis-free writes."""
 
+import itertools
 import threading
 import time
 from datetime import timedelta
@@ -268,3 +269,62 @@ def test_numbering_reads_only_the_pending_events_not_the_whole_outbox():
     assert "Seq Scan" not in reads and "Bitmap Heap Scan" not in reads, reads
     sequence_all()
     assert stream_head(W) == 10
+
+
+def test_a_web_relay_thread_sends_positions_paced_and_only_each_units_latest(settings):
+    """GRIDOPS_OUTBOX_RELAY=process: a web process's relay thread only passes unit positions on. A
+    busy moment's positions go as one notice per OUTBOX_COALESCE_SECONDS, with the latest position
+    of each unit per stream (each tracker batch used to send its own, two Redis round trips each)."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from gridops.realtime.events import stream_group
+    from gridops.realtime.outbox import Message
+    from tests.gridops.live_client import own_channel_layer
+
+    own_channel_layer(settings)
+    settings.OUTBOX_COALESCE_SECONDS = 0.5
+
+    def moved(unit: int, n: int) -> list[Message]:
+        return [Message(stream="county", seq=None, type=events.UNIT_MOVED, data={"id": unit, "n": n})]
+
+    relay, stop = Relay(numbers=False), threading.Event()
+    cycles = []
+    cycle = relay.cycle
+    relay.cycle = lambda: cycles.append(time.monotonic()) or cycle()
+
+    async def scenario() -> tuple[dict, list[dict]]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(stream_group(events.COUNTY_STREAM), channel)
+        relay.enqueue(moved(7, 0))  # after a quiet spell: at once
+        first = await asyncio.wait_for(layer.receive(channel), 5)
+        for n in range(1, 41):  # ~0.4 s of batches, far more often than the pace
+            relay.enqueue(moved(7, n) + moved(8, n))
+            await asyncio.sleep(0.01)
+        notices = []
+        while not any(m["data"] == {"id": 7, "n": 40} for notice in notices for m in notice["messages"]):
+            notices.append(await asyncio.wait_for(layer.receive(channel), 5))
+        return first, notices
+
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop})
+    thread.start()
+    try:
+        first, notices = async_to_sync(scenario)()
+    finally:
+        stop.set()
+        relay.wake.set()
+        thread.join(5)
+    assert [m["data"] for m in first["messages"]] == [{"id": 7, "n": 0}]
+    assert len(notices) <= 2, [len(n["messages"]) for n in notices]  # 0.4 s at one per 0.5 s
+    for notice in notices:
+        units = [m["data"]["id"] for m in notice["messages"]]
+        assert sorted(units) == sorted(set(units))  # one position per unit per notice
+    assert notices[-1]["messages"][-2:] == [
+        {"seq": None, "type": events.UNIT_MOVED, "stream": "county", "data": {"id": 7, "n": 40}},
+        {"seq": None, "type": events.UNIT_MOVED, "stream": "county", "data": {"id": 8, "n": 40}},
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(cycles)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
