@@ -10,11 +10,11 @@
     every LIVE_HEARTBEAT_SECONDS ─► join again, read the stream head; if it is ahead of what
                was sent (lost notices: Redis down or restarted), send the gap from the DB
     writer ─► frames (JSON arrays): at once for the relay's notices (one per stream per
-               OUTBOX_COALESCE_SECONDS), at most one per LIVE_FRAME_SECONDS for positions alone; at
-               most one position per
-               unit per LIVE_POSITION_SECONDS (the latest wins); a sequenced message outside the
-               user's scope goes as {"seq": n, "type": "withheld", "data": {}} (the numbering
-               stays gap-free), an ephemeral one not at all (gridops/scopes.py)
+               OUTBOX_COALESCE_SECONDS), at most one per LIVE_FRAME_SECONDS for positions alone;
+               at most one position per unit per LIVE_POSITION_SECONDS (the latest wins); a
+               sequenced message outside the user's scope goes as {"seq": n, "type": "withheld",
+               "data": {}} (the numbering stays gap-free), an ephemeral one not at all
+               (gridops/scopes.py)
     every LIVE_SCOPE_RECHECK_SECONDS ─► the session (or token) still there, the user still
                active and still allowed this stream? Otherwise close with 4403.
     exit (disconnect, 4403, an error, cancellation) ─► every task of the console cancelled and
