@@ -87,6 +87,8 @@ def live_send(*, type: str, data: dict, streams: list[str]) -> None:
 # are carried from `pending` to the result: joined back to the outbox table instead, PostgreSQL
 # answered with a hash join over a scan of the whole table (all the events kept for resuming): a
 # one-event cycle cost 2.6 ms of PostgreSQL at 11,000 events kept and 13 ms at 30,000; 1.3 ms now.
+# Taken first in the numbering transaction: the relay's lock, and no bitmap scan (see below).
+_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
 _NUMBER_SQL = """
 WITH pending AS (
     SELECT id, streams, type, data FROM gridops_outboxevent
@@ -128,10 +130,7 @@ def outbox_sequence_pending(*, limit: int = 1000) -> list[Message] | None:
             # page again on every cycle (it never marks them dead). Measured on the bench database
             # with 10,650 such entries: 4 ms per scan, each time; a plain index scan marks them on
             # its first pass (4 ms once) and later passes step over them (0.1 ms).
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)",
-                [RELAY_LOCK_KEY],
-            )
+            cursor.execute(_LOCK_SQL, [RELAY_LOCK_KEY])
             if not cursor.fetchone()[0]:
                 return None
             cursor.execute(_NUMBER_SQL, {"limit": limit, "now": timezone.now()})
@@ -202,7 +201,6 @@ class Relay:
         # False: only send ephemeral notices (a web process when a relay process numbers events).
         self.numbers = numbers
         self.kicked = False  # a commit wrote events since the last cycle
-        self._last_notify = 0.0
         self._last_cycle = 0.0
         self.wake = threading.Event()
         self._queue: queue.SimpleQueue[list[Message]] = queue.SimpleQueue()
@@ -296,12 +294,9 @@ class Relay:
         if not self.numbers and self.kicked:
             # Why not NOTIFY in every writer's transaction: a transaction that notifies takes a
             # global lock at commit; at 150+ reports/s that serialised the commits (intake fell
-            # from ~230 to ~150 reports/s). One NOTIFY per cycle of this thread is enough.
+            # from ~230 to ~150 reports/s). One NOTIFY per cycle of this thread is enough (run()
+            # paces those cycles at one per OUTBOX_COALESCE_SECONDS).
             self.kicked = False
-            pause = self._last_notify + settings.OUTBOX_COALESCE_SECONDS - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            self._last_notify = time.monotonic()
             try:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])

@@ -242,7 +242,7 @@ def test_numbering_reads_only_the_pending_events_not_the_whole_outbox():
     events kept, 13 ms at 30,000; 1.3 ms without the join). The plan here is asked with 20,000
     numbered events and ten pending, before the table is analysed, as it is between autovacuum's
     analyses of a growing table."""
-    from gridops.realtime.outbox import _NUMBER_SQL, RELAY_LOCK_KEY
+    from gridops.realtime.outbox import _LOCK_SQL, _NUMBER_SQL, RELAY_LOCK_KEY
 
     now = timezone.now()
     OutboxEvent.objects.bulk_create(
@@ -252,11 +252,7 @@ def test_numbering_reads_only_the_pending_events_not_the_whole_outbox():
     emit(10, streams=[events.COUNTY_STREAM, W])
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # What outbox_sequence_pending sets before the statement.
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)",
-                [RELAY_LOCK_KEY],
-            )
+            cursor.execute(_LOCK_SQL, [RELAY_LOCK_KEY])  # as outbox_sequence_pending does
             cursor.execute("EXPLAIN (FORMAT JSON) " + _NUMBER_SQL, {"limit": 1000, "now": now})
             plan = cursor.fetchone()[0][0]["Plan"]
         transaction.set_rollback(True)
