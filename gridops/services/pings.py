@@ -381,24 +381,31 @@ def _validate_batch(
 # nothing goes in when the device has no active unit (no row comes back: DeviceNotBound).
 # Duplicates come back as the 1-based positions of the fixes the insert skipped: usually none, so
 # the answer is one row whatever the batch size.
-_LOCK_AND_INSERT_SQL = f"""
+# The six arrays go as binary parameters (`%b`) when statements are prepared (server-side binding),
+# instead of array literals (`isoformat()` and `repr()` of every value, parsed again by PostgreSQL).
+# Measured: the unnest alone, 100 fixes, 3,000 runs: PostgreSQL 1.27 → 0.73 µs and the caller
+# 2.22 → 1.06 µs per fix; ping_batch_ingest in-process, batches of 100, old and new code in turn:
+# Python 6.1–6.4 → 5.2–5.9 µs, PostgreSQL 13.0–14.0 → 12.5–14.0 µs per fix. Django's own cursor
+# (GRIDOPS_PREPARED_STATEMENTS=0) binds on the client, which has no binary parameters: there the
+# literals stay.
+_LOCK_AND_INSERT_TEMPLATE = """
 WITH unit AS (
     SELECT u.id, u.code, u.name, u.kind, u.fix_at, ST_X(u.fix_point), ST_Y(u.fix_point), u.fix_speed,
            u.fix_heading, u.outside_since, t.id AS team_id, t.code AS team_code, t.name AS team_name,
            t.domain
-    FROM {Unit._meta.db_table} u JOIN {Team._meta.db_table} t ON t.id = u.team_id
+    FROM {unit} u JOIN {team} t ON t.id = u.team_id
     WHERE u.device_id = %s AND u.active
     FOR UPDATE OF u
 ),
 fix AS (
     SELECT *
-    FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
+    FROM unnest({a}::timestamptz[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[])
         WITH ORDINALITY AS f(fixed_at, lon, lat, speed, heading, accuracy, position)
 ),
 stored AS (
-    INSERT INTO {Ping._meta.db_table}
+    INSERT INTO {ping}
         (unit_id, device_id, fixed_at, received_at, point, speed, heading, accuracy)
-    SELECT unit.id, %s, fix.fixed_at, %s, ST_SetSRID(ST_MakePoint(fix.lon, fix.lat), {settings.SRID}),
+    SELECT unit.id, %s, fix.fixed_at, %s, ST_SetSRID(ST_MakePoint(fix.lon, fix.lat), {srid}),
            fix.speed, fix.heading, fix.accuracy
     FROM unit, fix
     ON CONFLICT (device_id, fixed_at) DO NOTHING
@@ -407,6 +414,20 @@ stored AS (
 SELECT unit.*, ARRAY(SELECT position FROM fix WHERE fixed_at NOT IN (SELECT fixed_at FROM stored))
 FROM unit
 """
+
+
+def _lock_and_insert_sql(array_placeholder: str) -> str:
+    return _LOCK_AND_INSERT_TEMPLATE.format(
+        unit=Unit._meta.db_table,
+        team=Team._meta.db_table,
+        ping=Ping._meta.db_table,
+        srid=settings.SRID,
+        a=array_placeholder,
+    )
+
+
+_LOCK_AND_INSERT_SQL = _lock_and_insert_sql("%s")  # array literals
+_LOCK_AND_INSERT_BINARY_SQL = _lock_and_insert_sql("%b")  # arrays as binary parameters
 
 # One statement for the device's last_seen_at and the unit's live position. The WHERE clause keeps
 # the position moving forward only, even if a caller forgot the row lock.
@@ -435,21 +456,21 @@ def _from_db(model, values: dict):
 def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) -> tuple[Unit, list[Fix]]:
     """Lock the device's active unit and store the fixes; returns the unit (only the columns a
     batch needs, like .only()) and the fixes that were stored, the others being duplicates."""
+    columns = [
+        [f.fixed_at for f in fixes],
+        [f.lon for f in fixes],
+        [f.lat for f in fixes],
+        [f.speed for f in fixes],
+        [f.heading for f in fixes],
+        [f.accuracy for f in fixes],
+    ]
+    if settings.PREPARED_STATEMENTS:
+        sql = _LOCK_AND_INSERT_BINARY_SQL
+    else:
+        sql = _LOCK_AND_INSERT_SQL
+        columns = ["{" + ",".join([t.isoformat() for t in columns[0]]) + "}", *map(_array, columns[1:])]
     with prepared_cursor() as cursor:  # parsed and planned once per connection (services/rows.py)
-        cursor.execute(
-            _LOCK_AND_INSERT_SQL,
-            [
-                device.pk,
-                "{" + ",".join([f.fixed_at.isoformat() for f in fixes]) + "}",
-                _array([f.lon for f in fixes]),
-                _array([f.lat for f in fixes]),
-                _array([f.speed for f in fixes]),
-                _array([f.heading for f in fixes]),
-                _array([f.accuracy for f in fixes]),
-                device.pk,
-                received_at,
-            ],
-        )
+        cursor.execute(sql, [device.pk, *columns, device.pk, received_at])
         row = cursor.fetchone()
     if row is None:
         raise DeviceNotBound(

@@ -88,6 +88,18 @@ def test_batches_are_stored_alike_with_and_without_prepared_statements(car, sett
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=75)
     assert runs_since(before, *BATCH_STATEMENTS) == ([3, 3] if prepared else [])
+    # Values as sent, whichever way the arrays travel (binary parameters when prepared, literals
+    # otherwise): a sub-second time, a float that has no short decimal form, absent values as NULL.
+    odd = t0 + timedelta(seconds=100, microseconds=123457)
+    items = [
+        {"t": odd.isoformat(), "lon": 121.0051234567891, "lat": 29.005, "speed": 0.1 + 0.2},
+        fix(odd + timedelta(seconds=1), 121.006, 29.005, heading=360, accuracy=4.5),
+    ]
+    assert ping_batch_ingest(device=car.device, items=items).accepted == 2
+    first, second = Ping.objects.filter(unit=car.unit, fixed_at__gte=odd).order_by("fixed_at")
+    assert first.fixed_at == odd and first.point.x == 121.0051234567891 and first.speed == 0.1 + 0.2
+    assert (first.heading, first.accuracy) == (None, None)
+    assert (second.speed, second.heading, second.accuracy) == (None, 0.0, 4.5)
 
 
 def test_duplicates_within_the_batch_and_against_stored_pings(car, django_capture_on_commit_callbacks):
