@@ -1,12 +1,15 @@
 """GPS ping intake: one batch from one device → track rows, live position, out-of-zone alerts.
 
     validate each item (time, coordinates, CRS, speed/heading/accuracy)     pure Python, no DB
-    ── transaction ──────────────────────────────────────────────────────────────────────────
-    one statement: lock the unit row (one batch of a unit at a time: the geofence state is a
-      read-modify-write), INSERT … SELECT FROM unnest(…) ON CONFLICT (device_id, fixed_at)
-      DO NOTHING, answer the unit's state and the positions of the fixes that were duplicates
-    geofence over the accepted fixes newer than the live position, in fix order
-    one UPDATE of the unit (live position + outside_since) and the device (last_seen_at)
+    inside/outside per fix for the team the device's unit had at its last batch here
+    one statement (its own transaction): lock the unit row (one batch of a unit at a time: the
+      geofence state is a read-modify-write), INSERT … SELECT FROM unnest(…) ON CONFLICT
+      (device_id, fixed_at) DO NOTHING, the device's last_seen_at, and the live position moved to
+      the newest fix when the geofence cannot change (the unit inside and every new fix inside its
+      team's zones: the usual batch); it answers the unit's state and the duplicates' positions
+    ── otherwise, if some stored fix is newer than the position: transaction ─────────────────
+    the unit row locked again; the geofence over those fixes, in fix order
+    one UPDATE of the unit (live position + outside_since)
     alerts raised / cleared, each with its outbox event
     ── after commit ─────────────────────────────────────────────────────────────────────────
     one ephemeral `unit.moved` notice if the live position moved
@@ -375,20 +378,33 @@ def _validate_batch(
 
 # --- Storage -----------------------------------------------------------------------------------------
 
-# The unit row lock and the insert in one statement (one round trip, no ORM compilation: building
-# the locking SELECT through the ORM was ~20% of a worker's time per batch, py-spy --gil). The
-# insert reads the unit from the locking CTE, so the lock is taken before any row goes in, and
-# nothing goes in when the device has no active unit (no row comes back: DeviceNotBound).
-# Duplicates come back as the 1-based positions of the fixes the insert skipped: usually none, so
-# the answer is one row whatever the batch size.
-# The six arrays go as binary parameters (`%b`) when statements are prepared (server-side binding),
-# instead of array literals (`isoformat()` and `repr()` of every value, parsed again by PostgreSQL).
-# Measured: the unnest alone, 100 fixes, 3,000 runs: PostgreSQL 1.27 → 0.73 µs and the caller
-# 2.22 → 1.06 µs per fix; ping_batch_ingest in-process, batches of 100, old and new code in turn:
-# Python 6.1–6.4 → 5.2–5.9 µs, PostgreSQL 13.0–14.0 → 12.5–14.0 µs per fix. Django's own cursor
-# (GRIDOPS_PREPARED_STATEMENTS=0) binds on the client, which has no binary parameters: there the
-# literals stay.
-_LOCK_AND_INSERT_TEMPLATE = """
+# A batch is one statement (one round trip, no ORM compilation: building the locking SELECT through
+# the ORM was ~20% of a worker's time per batch, py-spy --gil):
+#   - `unit` locks the device's active unit row; the insert reads the unit from it, so the lock is
+#     taken before any row goes in, and nothing goes in when the device has no active unit (no row
+#     comes back: DeviceNotBound);
+#   - `stored` inserts the fixes, skipping those already stored; their 1-based positions come back
+#     (usually none, so the answer is one row whatever the batch size);
+#   - `moved` moves the live position to the newest stored fix when the geofence cannot change:
+#     the unit was inside (outside_since NULL), every stored fix newer than its position is inside
+#     the zones of the team the caller assumed (`inside`, worked out before the statement for that
+#     team, in force at `newest_at`), and the newest of them is the batch's newest fix (the time the
+#     caller worked the geofence out for). Otherwise nothing moves and the caller takes the unit's
+#     lock again in a transaction and walks the geofence fix by fix (_geofence_walk): a unit outside
+#     or leaving, a batch of late fixes, a device's first batch in a process (no team assumed yet);
+#   - `seen` is the device's last_seen_at.
+# Why: a batch of a unit inside its zones, the usual case, used to be BEGIN, this lock-and-insert,
+# the position's UPDATE and COMMIT: four round trips, each ~29 µs of the worker's CPU and ~22 µs of
+# PostgreSQL's whatever it carries (a `SELECT 1` loop). In autocommit the statement is its own
+# transaction, so the lock lasts only as long as the statement, which is all the usual case needs.
+# The six arrays (and the inside flags) go as binary parameters (`%b`) when statements are prepared
+# (server-side binding), instead of array literals (`isoformat()` and `repr()` of every value,
+# parsed again by PostgreSQL). Measured: the unnest alone, 100 fixes, 3,000 runs: PostgreSQL
+# 1.27 → 0.73 µs and the caller 2.22 → 1.06 µs per fix; ping_batch_ingest in-process, batches of
+# 100, old and new code in turn: Python 6.1–6.4 → 5.2–5.9 µs, PostgreSQL 13.0–14.0 → 12.5–14.0 µs
+# per fix. Django's own cursor (GRIDOPS_PREPARED_STATEMENTS=0) binds on the client, which has no
+# binary parameters: there the literals stay.
+_BATCH_TEMPLATE = """
 WITH unit AS (
     SELECT u.id, u.code, u.name, u.kind, u.fix_at, ST_X(u.fix_point), ST_Y(u.fix_point), u.fix_speed,
            u.fix_heading, u.outside_since, t.id AS team_id, t.code AS team_code, t.name AS team_name,
@@ -399,8 +415,9 @@ WITH unit AS (
 ),
 fix AS (
     SELECT *
-    FROM unnest({a}::timestamptz[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[])
-        WITH ORDINALITY AS f(fixed_at, lon, lat, speed, heading, accuracy, position)
+    FROM unnest({a}::timestamptz[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[], {a}::float8[],
+                {a}::bool[])
+        WITH ORDINALITY AS f(fixed_at, lon, lat, speed, heading, accuracy, inside, position)
 ),
 stored AS (
     INSERT INTO {ping}
@@ -410,40 +427,65 @@ stored AS (
     FROM unit, fix
     ON CONFLICT (device_id, fixed_at) DO NOTHING
     RETURNING fixed_at
+),
+forward AS (
+    SELECT fix.fixed_at, fix.lon, fix.lat, fix.speed, fix.heading, fix.inside
+    FROM fix JOIN stored USING (fixed_at) CROSS JOIN unit
+    WHERE unit.fix_at IS NULL OR fix.fixed_at > unit.fix_at
+),
+newest AS (
+    SELECT * FROM forward ORDER BY fixed_at DESC LIMIT 1
+),
+moved AS (
+    UPDATE {unit} u
+    SET fix_at = newest.fixed_at, fix_point = ST_SetSRID(ST_MakePoint(newest.lon, newest.lat), {srid}),
+        fix_speed = newest.speed, fix_heading = newest.heading
+    FROM unit, newest
+    WHERE u.id = unit.id AND unit.team_id = %s AND unit.outside_since IS NULL AND newest.fixed_at = %s
+          AND NOT EXISTS (SELECT 1 FROM forward WHERE NOT forward.inside)
+    RETURNING u.id
+),
+seen AS (
+    UPDATE {device} SET last_seen_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM unit)
 )
-SELECT unit.*, ARRAY(SELECT position FROM fix WHERE fixed_at NOT IN (SELECT fixed_at FROM stored))
+SELECT unit.*, ARRAY(SELECT position FROM fix WHERE fixed_at NOT IN (SELECT fixed_at FROM stored)),
+       EXISTS (SELECT 1 FROM forward), EXISTS (SELECT 1 FROM moved)
 FROM unit
 """
 
 
-def _lock_and_insert_sql(array_placeholder: str) -> str:
-    return _LOCK_AND_INSERT_TEMPLATE.format(
+def _batch_sql(array_placeholder: str) -> str:
+    return _BATCH_TEMPLATE.format(
         unit=Unit._meta.db_table,
         team=Team._meta.db_table,
         ping=Ping._meta.db_table,
+        device=Device._meta.db_table,
         srid=settings.SRID,
         a=array_placeholder,
     )
 
 
-_LOCK_AND_INSERT_SQL = _lock_and_insert_sql("%s")  # array literals
-_LOCK_AND_INSERT_BINARY_SQL = _lock_and_insert_sql("%b")  # arrays as binary parameters
+_BATCH_SQL = _batch_sql("%s")  # array literals
+_BATCH_BINARY_SQL = _batch_sql("%b")  # arrays as binary parameters
 
-# One statement for the device's last_seen_at and the unit's live position. The WHERE clause keeps
-# the position moving forward only, even if a caller forgot the row lock.
+# The position and the geofence state after a walk. The WHERE clause keeps the position moving
+# forward only, even if a caller forgot the row lock.
 _UPDATE_UNIT_SQL = f"""
-WITH seen AS (UPDATE {Device._meta.db_table} SET last_seen_at = %s WHERE id = %s)
 UPDATE {Unit._meta.db_table}
 SET fix_at = %s, fix_point = ST_SetSRID(ST_MakePoint(%s, %s), {settings.SRID}), fix_speed = %s,
     fix_heading = %s, outside_since = %s
 WHERE id = %s AND (fix_at IS NULL OR fix_at < %s)
 """
-_UPDATE_DEVICE_SQL = f"UPDATE {Device._meta.db_table} SET last_seen_at = %s WHERE id = %s"
+
+# The team of each device's unit at its last batch in this process: the team a batch's geofence is
+# worked out for before the statement. A stale entry (the unit moved to another team, the device to
+# another unit) costs one walk under the lock, never a wrong answer: the statement checks the team.
+_team_of_device: dict[int, tuple[int, str]] = {}
 
 
 def _array(values) -> str:
-    """A PostgreSQL array literal of floats. psycopg's list adapter checks every element against a
-    quoting regex (~2 ms for the six arrays of a 100-ping batch); numbers never need quoting."""
+    """A PostgreSQL array literal of floats or booleans. psycopg's list adapter checks every element
+    against a quoting regex (~2 ms for the six arrays of a 100-ping batch); these never need it."""
     return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
 
 
@@ -453,9 +495,24 @@ def _from_db(model, values: dict):
     return model.from_db(connection.alias, fields, [values[name] for name in fields])
 
 
-def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) -> tuple[Unit, list[Fix]]:
-    """Lock the device's active unit and store the fixes; returns the unit (only the columns a
-    batch needs, like .only()) and the fixes that were stored, the others being duplicates."""
+class _Stored(NamedTuple):
+    unit: Unit  # as it was before the statement
+    fixes: list[Fix]  # the fixes stored (the others were duplicates)
+    forward: bool  # some stored fix is newer than the unit's position
+    moved: bool  # the statement moved the position to the newest of them
+
+
+def _store(
+    device: Device,
+    fixes: list[Fix],
+    received_at: datetime,
+    *,
+    team_id: int | None = None,
+    inside: list[bool] | None = None,
+    newest_at: datetime | None = None,
+) -> _Stored:
+    """Run the batch statement (see above). Without `team_id` nothing moves; with no fixes it only
+    takes the unit's lock and answers its state."""
     columns = [
         [f.fixed_at for f in fixes],
         [f.lon for f in fixes],
@@ -463,14 +520,17 @@ def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) ->
         [f.speed for f in fixes],
         [f.heading for f in fixes],
         [f.accuracy for f in fixes],
+        inside if inside is not None else [False] * len(fixes),
     ]
     if settings.PREPARED_STATEMENTS:
-        sql = _LOCK_AND_INSERT_BINARY_SQL
+        sql = _BATCH_BINARY_SQL
     else:
-        sql = _LOCK_AND_INSERT_SQL
+        sql = _BATCH_SQL
         columns = ["{" + ",".join([t.isoformat() for t in columns[0]]) + "}", *map(_array, columns[1:])]
     with prepared_cursor() as cursor:  # parsed and planned once per connection (services/rows.py)
-        cursor.execute(sql, [device.pk, *columns, device.pk, received_at])
+        cursor.execute(
+            sql, [device.pk, *columns, device.pk, received_at, team_id, newest_at, received_at, device.pk]
+        )
         row = cursor.fetchone()
     if row is None:
         raise DeviceNotBound(
@@ -497,11 +557,11 @@ def _lock_and_insert(device: Device, fixes: list[Fix], received_at: datetime) ->
         },
     )
     unit.team = team
-    duplicates = row[14]
-    if not duplicates:
-        return unit, fixes
-    skipped = set(duplicates)
-    return unit, [f for position, f in enumerate(fixes, 1) if position not in skipped]
+    duplicates, forward, moved = row[14:17]
+    if duplicates:
+        skipped = set(duplicates)
+        fixes = [f for position, f in enumerate(fixes, 1) if position not in skipped]
+    return _Stored(unit, fixes, forward, moved)
 
 
 # --- Geofence --------------------------------------------------------------------------------------
@@ -556,14 +616,14 @@ class _Fence:
         return self.index.cell_township[position] if position >= 0 else None
 
 
-def _geofence(unit: Unit, fixes: list[Fix], at: datetime) -> _Fence | None:
-    """Inside/outside per fix, or None when the team has no zone in force (nothing to leave)."""
+def _geofence(team_id: int, domain: str, fixes: list[Fix], at: datetime) -> _Fence | None:
+    """Inside/outside per fix for the team's zones in force at `at`, or None when the team has no
+    zone in force (nothing to leave)."""
     index = routing_index()
     version = index.version_at(at)
     if version is None:
         return None
-    team = unit.team
-    zones = version.zone_of_cell.get(team.domain)
+    zones = version.zone_of_cell.get(domain)
     if zones is None:
         return None
     lons = np.fromiter((f.lon for f in fixes), dtype=float, count=len(fixes))
@@ -571,9 +631,9 @@ def _geofence(unit: Unit, fixes: list[Fix], at: datetime) -> _Fence | None:
     positions = index.cells_at(lons, lats, at)
     in_grid = positions >= 0
     zone_ids = np.where(in_grid, zones[np.where(in_grid, positions, 0)], 0)
-    inside = in_grid & (index.team_of_zone[zone_ids] == team.pk)
+    inside = in_grid & (index.team_of_zone[zone_ids] == team_id)
     if not inside.all():
-        outline = _team_outline(index, version, team.pk, team.domain)
+        outline = _team_outline(index, version, team_id, domain)
         if outline is None:
             return None
         out = np.flatnonzero(~inside)
@@ -651,7 +711,7 @@ def _point(lon: float, lat: float) -> Point:
 def _apply_geofence(unit: Unit, forward: list[Fix], result: BatchResult) -> datetime | None:
     """Walk the new fixes in time order; raise or clear alerts; return the new outside_since."""
     outside_since = unit.outside_since
-    fence = _geofence(unit, forward, forward[-1].fixed_at)
+    fence = _geofence(unit.team.pk, unit.team.domain, forward, forward[-1].fixed_at)
     if fence is None:
         return outside_since
     if outside_since is None and fence.inside.all():
@@ -674,6 +734,37 @@ def _apply_geofence(unit: Unit, forward: list[Fix], result: BatchResult) -> date
             active = [alert]
             result.alerts_raised.append(alert)
     return outside_since
+
+
+def _geofence_walk(unit: Unit, stored: list[Fix], result: BatchResult) -> bool:
+    """Under the unit's lock: walk the stored fixes newer than its position in fix time (raising
+    or clearing alerts), then move the position and the geofence state. Late fixes are track only:
+    the live position and the geofence move forward in fix time. Whether the position moved."""
+    forward = sorted(
+        (f for f in stored if unit.fix_at is None or f.fixed_at > unit.fix_at), key=lambda f: f.fixed_at
+    )
+    if not forward:
+        return False
+    newest = forward[-1]
+    outside_since = _apply_geofence(unit, forward, result)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _UPDATE_UNIT_SQL,
+            [
+                newest.fixed_at,
+                newest.lon,
+                newest.lat,
+                newest.speed,
+                newest.heading,
+                outside_since,
+                unit.pk,
+                newest.fixed_at,
+            ],
+        )
+    unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
+    unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
+    unit.outside_since = outside_since
+    return True
 
 
 # --- The service -----------------------------------------------------------------------------------
@@ -705,57 +796,47 @@ def ping_batch_ingest(
 
     fixes, outcomes = _validate_batch(items, default_crs=device.crs, earliest=earliest, latest=latest)
 
-    with transaction.atomic():
-        unit, stored = _lock_and_insert(device, fixes, received_at)
-        result = BatchResult(unit=unit, accepted=len(stored))
-        if len(stored) < len(fixes):
-            stored_indexes = {f.index for f in stored}
-            outcomes.extend(
-                {
-                    "index": f.index,
-                    "status": "duplicate",
-                    "code": CODE_DUPLICATE,
-                    "message": _("该定位点已接收过。"),
-                }
-                for f in fixes
-                if f.index not in stored_indexes
-            )
-        # Late fixes are track only: the live position and the geofence move forward in fix time.
-        forward = sorted(
-            (f for f in stored if unit.fix_at is None or f.fixed_at > unit.fix_at), key=lambda f: f.fixed_at
+    # The geofence for the team this device's unit had last time, before the statement: with it
+    # the statement can move the position itself when nothing else can change (see _BATCH_TEMPLATE).
+    assumed = _team_of_device.get(device.pk)
+    team_id = inside = newest_at = None
+    if assumed is not None and fixes:
+        newest_at = max(f.fixed_at for f in fixes)
+        fence = _geofence(*assumed, fixes, newest_at)
+        team_id = assumed[0]
+        inside = [True] * len(fixes) if fence is None else fence.inside.tolist()
+    batch = _store(device, fixes, received_at, team_id=team_id, inside=inside, newest_at=newest_at)
+    unit, stored = batch.unit, batch.fixes
+    _team_of_device[device.pk] = (unit.team_id, unit.team.domain)
+    device.last_seen_at = received_at
+    result = BatchResult(unit=unit, accepted=len(stored))
+    if len(stored) < len(fixes):
+        stored_indexes = {f.index for f in stored}
+        outcomes.extend(
+            {
+                "index": f.index,
+                "status": "duplicate",
+                "code": CODE_DUPLICATE,
+                "message": _("该定位点已接收过。"),
+            }
+            for f in fixes
+            if f.index not in stored_indexes
         )
-        with prepared_cursor() as cursor:
-            if forward:
-                newest = forward[-1]
-                outside_since = _apply_geofence(unit, forward, result)
-                cursor.execute(
-                    _UPDATE_UNIT_SQL,
-                    [
-                        received_at,
-                        device.pk,
-                        newest.fixed_at,
-                        newest.lon,
-                        newest.lat,
-                        newest.speed,
-                        newest.heading,
-                        outside_since,
-                        unit.pk,
-                        newest.fixed_at,
-                    ],
-                )
-                unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
-                unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
-                unit.outside_since = outside_since
-                result.moved = True
-            else:
-                cursor.execute(_UPDATE_DEVICE_SQL, [received_at, device.pk])
-        device.last_seen_at = received_at
-        if result.moved:
-            live_send(
-                type=events.UNIT_MOVED,
-                data=events.unit_position_payload(unit),
-                streams=events.unit_streams(unit),
-            )
+    if batch.moved:
+        newest = next(f for f in stored if f.fixed_at == newest_at)
+        unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
+        unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
+        result.moved = True
+    elif batch.forward:
+        with transaction.atomic():
+            result.unit = unit = _store(device, [], received_at).unit  # the lock, and the unit as it is now
+            result.moved = _geofence_walk(unit, stored, result)
+    if result.moved:
+        live_send(
+            type=events.UNIT_MOVED,
+            data=events.unit_position_payload(unit),
+            streams=events.unit_streams(unit),
+        )
 
     outcomes.sort(key=lambda o: o["index"])
     result.items = outcomes

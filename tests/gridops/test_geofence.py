@@ -171,3 +171,21 @@ def test_the_market_team_covers_the_whole_county(tiny_county):
     assert alerts(car) == []
     send(car, t0, (660, OUT_OF_GRID), (1000, OUT_OF_GRID))
     assert len(alerts(car)) == 1
+
+
+def test_a_unit_moved_to_another_team_is_fenced_by_its_new_team_at_once(car, tiny_county):
+    """A batch's geofence is worked out before its statement for the team the unit had at its last
+    batch; the statement moves the position only if that is still the unit's team. Here the unit
+    goes to the east team between two batches: the next fix, inside the west zone, is outside its
+    new team's zone from that fix on."""
+    t0 = minutes_ago(30)
+    send(car, t0, (0, IN))
+    send(car, t0, (60, IN))  # the usual batch: inside, one statement
+    assert unit(car).outside_since is None
+    Unit.objects.filter(pk=car.unit.pk).update(team=tiny_county.teams["E"])
+    send(car, t0, (120, IN))
+    moved = unit(car)
+    assert moved.fix_at == t0 + timedelta(seconds=120)
+    assert moved.outside_since == t0 + timedelta(seconds=120)
+    send(car, t0, (180, OUT))  # inside the east zone: back inside
+    assert unit(car).outside_since is None

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import Point
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -68,15 +69,15 @@ def test_a_valid_batch_is_stored_and_moves_the_live_position(car, django_capture
     assert car.device.last_seen_at is not None
 
 
-BATCH_STATEMENTS = ("WITH unit AS", "WITH seen AS")  # the lock-and-insert, the position update
+BATCH_STATEMENT, POSITION_UPDATE = "WITH unit AS", "UPDATE gridops_unit"
 
 
 @pytest.mark.parametrize("prepared", [True, False])
 def test_batches_are_stored_alike_with_and_without_prepared_statements(car, settings, prepared):
-    """The lock-and-insert and the live-position update are prepared on the server once per
+    """The batch statement and the walk's position update are prepared on the server once per
     connection (gridops/services/rows.py); GRIDOPS_PREPARED_STATEMENTS=0 gives the same rows."""
     settings.PREPARED_STATEMENTS = prepared
-    before = prepared_runs(*BATCH_STATEMENTS)
+    before = prepared_runs(BATCH_STATEMENT, POSITION_UPDATE)
     t0 = minutes_ago(10)
     for batch in range(3):
         items = [
@@ -87,7 +88,14 @@ def test_batches_are_stored_alike_with_and_without_prepared_statements(car, sett
     assert Ping.objects.filter(unit=car.unit).count() == 12
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=75)
-    assert runs_since(before, *BATCH_STATEMENTS) == ([3, 3] if prepared else [])
+    if prepared:
+        # The device's first batch in this process assumes no team: the statement stores the fixes,
+        # then the walk takes the lock (the statement again, without fixes) and moves the position.
+        # The next two batches, inside their team's zones, are one statement each.
+        assert sum(runs_since(before, BATCH_STATEMENT)) == 4
+        assert sum(runs_since(before, POSITION_UPDATE)) == 1
+    else:
+        assert runs_since(before, BATCH_STATEMENT, POSITION_UPDATE) == []
     # Values as sent, whichever way the arrays travel (binary parameters when prepared, literals
     # otherwise): a sub-second time, a float that has no short decimal form, absent values as NULL.
     odd = t0 + timedelta(seconds=100, microseconds=123457)
@@ -406,11 +414,70 @@ def test_http_query_count_of_a_batch_is_small_and_does_not_grow_with_its_size(
     post(client, car, [fix(t0, 121.005, 29.005)])  # warms the routing index
     small = [fix(t0 + timedelta(seconds=1 + i), 121.005, 29.005 + i * 1e-5) for i in range(10)]
     large = [fix(t0 + timedelta(seconds=100 + i), 121.005, 29.005 + i * 1e-5) for i in range(100)]
-    # device key, savepoint, unit row lock with the insert, routing revision check, unit+device
-    # update, release
-    with django_assert_max_num_queries(6) as small_queries:
+    # The device key, the routing revision check and the batch statement (the unit's lock, the
+    # insert, the position and the device's last_seen_at): a unit inside its zones needs no more.
+    with django_assert_max_num_queries(3) as small_queries:
         assert post(client, car, small).json()["accepted"] == 10
-    with django_assert_max_num_queries(6) as large_queries:
+    with django_assert_max_num_queries(3) as large_queries:
         assert post(client, car, large).json()["accepted"] == 100
     assert len(large_queries.captured_queries) == len(small_queries.captured_queries)
     assert Ping.objects.filter(unit=car.unit).count() == 111
+
+
+def test_a_batch_whose_newest_fix_is_already_stored_moves_to_its_newest_new_fix(car):
+    """The batch statement moves the position only to the batch's newest fix (the time the geofence
+    was worked out for); when that fix was stored before without moving the unit, the walk under
+    the lock moves it to the newest fix stored now."""
+    t0 = minutes_ago(10)
+    ping_batch_ingest(device=car.device, items=[fix(t0, 121.005, 29.005)])
+    Ping.objects.create(
+        unit=car.unit, device=car.device, fixed_at=t0 + timedelta(seconds=20), point=Point(121.007, 29.005)
+    )
+    result = ping_batch_ingest(
+        device=car.device,
+        items=[
+            fix(t0 + timedelta(seconds=10), 121.006, 29.005),
+            fix(t0 + timedelta(seconds=20), 121.007, 29.005),
+        ],
+    )
+    assert (result.accepted, result.duplicate, result.moved) == (1, 1, True)
+    car.unit.refresh_from_db()
+    assert car.unit.fix_at == t0 + timedelta(seconds=10)
+    assert car.unit.fix_point.x == pytest.approx(121.006)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_of_one_device_at_once_store_everything_and_end_at_the_newest_fix(transactional_db, car):
+    """Out of a transaction each batch is one statement, its own transaction, holding the unit's lock
+    only while it runs; batches of one device racing (a tracker retrying while the first is in
+    flight) still store every fix once and leave the position at the newest."""
+    import threading
+
+    from django.db import connection
+
+    t0 = minutes_ago(30)
+    ping_batch_ingest(device=car.device, items=[fix(t0, 121.005, 29.005)])  # the team is known now
+    barrier = threading.Barrier(4)
+    errors: list = []
+
+    def send(k: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(10):  # thread k sends seconds 1 + 4i + k: interleaved in fix time
+                at = t0 + timedelta(seconds=1 + 4 * i + k)
+                ping_batch_ingest(device=car.device, items=[fix(at, 121.005 + k * 1e-4, 29.005)])
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert Ping.objects.filter(unit=car.unit).count() == 41
+    car.unit.refresh_from_db()
+    assert car.unit.fix_at == t0 + timedelta(seconds=40)
+    assert car.unit.outside_since is None
