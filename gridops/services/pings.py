@@ -387,11 +387,12 @@ def _validate_batch(
 #     (usually none, so the answer is one row whatever the batch size);
 #   - `moved` moves the live position to the newest stored fix when the geofence cannot change:
 #     the unit was inside (outside_since NULL), every stored fix newer than its position is inside
-#     the zones of the team the caller assumed (`inside`, worked out before the statement for that
-#     team, in force at `newest_at`), and the newest of them is the batch's newest fix (the time the
-#     caller worked the geofence out for). Otherwise nothing moves and the caller takes the unit's
-#     lock again in a transaction and walks the geofence fix by fix (_geofence_walk): a unit outside
-#     or leaving, a batch of late fixes, a device's first batch in a process (no team assumed yet);
+#     the zones of the team (and domain) the caller assumed (`inside`, worked out before the
+#     statement for that team, in force at `newest_at`), and the newest of them is the batch's
+#     newest fix (the time the caller worked the geofence out for). Otherwise nothing moves and
+#     the caller takes the unit's lock again in a transaction and walks the geofence fix by fix
+#     (_geofence_walk): a unit outside or leaving, a batch of late fixes, a device's first batch
+#     in a process (no team assumed yet);
 #   - `seen` is the device's last_seen_at.
 # Why: a batch of a unit inside its zones, the usual case, used to be BEGIN, this lock-and-insert,
 # the position's UPDATE and COMMIT: four round trips, each ~29 µs of the worker's CPU and ~22 µs of
@@ -441,7 +442,8 @@ moved AS (
     SET fix_at = newest.fixed_at, fix_point = ST_SetSRID(ST_MakePoint(newest.lon, newest.lat), {srid}),
         fix_speed = newest.speed, fix_heading = newest.heading
     FROM unit, newest
-    WHERE u.id = unit.id AND unit.team_id = %s AND unit.outside_since IS NULL AND newest.fixed_at = %s
+    WHERE u.id = unit.id AND unit.team_id = %s AND unit.domain = %s AND unit.outside_since IS NULL
+          AND newest.fixed_at = %s
           AND NOT EXISTS (SELECT 1 FROM forward WHERE NOT forward.inside)
     RETURNING u.id
 ),
@@ -477,9 +479,10 @@ SET fix_at = %s, fix_point = ST_SetSRID(ST_MakePoint(%s, %s), {settings.SRID}), 
 WHERE id = %s AND (fix_at IS NULL OR fix_at < %s)
 """
 
-# The team of each device's unit at its last batch in this process: the team a batch's geofence is
-# worked out for before the statement. A stale entry (the unit moved to another team, the device to
-# another unit) costs one walk under the lock, never a wrong answer: the statement checks the team.
+# The team (id, domain) of each device's unit at its last batch in this process: the team a batch's
+# geofence is worked out for before the statement. A stale entry (the unit moved to another team, the
+# team to another domain, the device to another unit) costs one walk under the lock, never a wrong
+# answer: the statement checks the team and its domain.
 _team_of_device: dict[int, tuple[int, str]] = {}
 
 
@@ -508,11 +511,13 @@ def _store(
     received_at: datetime,
     *,
     team_id: int | None = None,
+    domain: str | None = None,
     inside: list[bool] | None = None,
     newest_at: datetime | None = None,
 ) -> _Stored:
-    """Run the batch statement (see above). Without `team_id` nothing moves; with no fixes it only
-    takes the unit's lock and answers its state."""
+    """Run the batch statement (see above). Without `team_id` and `domain` (the team the geofence
+    was worked out for) nothing moves; with no fixes it only takes the unit's lock and answers its
+    state."""
     columns = [
         [f.fixed_at for f in fixes],
         [f.lon for f in fixes],
@@ -529,7 +534,8 @@ def _store(
         columns = ["{" + ",".join([t.isoformat() for t in columns[0]]) + "}", *map(_array, columns[1:])]
     with prepared_cursor() as cursor:  # parsed and planned once per connection (services/rows.py)
         cursor.execute(
-            sql, [device.pk, *columns, device.pk, received_at, team_id, newest_at, received_at, device.pk]
+            sql,
+            [device.pk, *columns, device.pk, received_at, team_id, domain, newest_at, received_at, device.pk],
         )
         row = cursor.fetchone()
     if row is None:
@@ -799,13 +805,15 @@ def ping_batch_ingest(
     # The geofence for the team this device's unit had last time, before the statement: with it
     # the statement can move the position itself when nothing else can change (see _BATCH_TEMPLATE).
     assumed = _team_of_device.get(device.pk)
-    team_id = inside = newest_at = None
+    team_id = domain = inside = newest_at = None
     if assumed is not None and fixes:
+        team_id, domain = assumed
         newest_at = max(f.fixed_at for f in fixes)
-        fence = _geofence(*assumed, fixes, newest_at)
-        team_id = assumed[0]
+        fence = _geofence(team_id, domain, fixes, newest_at)
         inside = [True] * len(fixes) if fence is None else fence.inside.tolist()
-    batch = _store(device, fixes, received_at, team_id=team_id, inside=inside, newest_at=newest_at)
+    batch = _store(
+        device, fixes, received_at, team_id=team_id, domain=domain, inside=inside, newest_at=newest_at
+    )
     unit, stored = batch.unit, batch.fixes
     _team_of_device[device.pk] = (unit.team_id, unit.team.domain)
     device.last_seen_at = received_at

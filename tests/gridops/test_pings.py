@@ -481,3 +481,27 @@ def test_batches_of_one_device_at_once_store_everything_and_end_at_the_newest_fi
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=40)
     assert car.unit.outside_since is None
+
+
+def test_the_usual_batch_is_one_statement_and_a_changed_team_domain_is_walked(car):
+    """Once a device's team is known here, a batch inside its zones moves the unit in the batch
+    statement alone; after its team's domain changes, the statement does not trust the geofence
+    worked out for the old one and the walk under the lock moves the unit (a township team made a
+    professional one: kind and domain go together)."""
+    from geodata.models import Team
+
+    t0 = minutes_ago(10)
+
+    def send(seconds: int, lon: float) -> bool:
+        items = [fix(t0 + timedelta(seconds=seconds), lon, 29.005)]
+        return ping_batch_ingest(device=car.device, items=items).moved
+
+    assert send(0, 121.005)
+    before = prepared_runs(POSITION_UPDATE)
+    assert send(10, 121.006)
+    assert runs_since(before, POSITION_UPDATE) == []
+    Team.objects.filter(pk=car.unit.team_id).update(kind="professional", domain="market")
+    assert send(20, 121.007)
+    assert sum(runs_since(before, POSITION_UPDATE)) == 1
+    car.unit.refresh_from_db()
+    assert car.unit.fix_at == t0 + timedelta(seconds=20)
