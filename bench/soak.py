@@ -111,7 +111,7 @@ def _load(port: int, token: str, plan: dict, devices: list[dict], args, stop, ou
         rng = random.Random(device["key"])
         headers = {"Authorization": f"Device {device['key']}"}
         # Fix times 100 ms apart from 6 hours back: a device's ~100 pings/s stay in the past for an
-        # hour of soak. (1 s apart they ran into the future after ~2 minutes, and the rest of the
+        # hour of soak. (1 s apart they ran into the future after ~3.5 minutes, and the rest of the
         # soak's pings were refused, not stored.)
         t = datetime.now(UTC) - timedelta(hours=6)
         while not stop.is_set():
