@@ -499,10 +499,16 @@ def _from_db(model, values: dict):
 
 
 class _Stored(NamedTuple):
-    unit: Unit  # as it was before the statement
+    unit: Unit  # as it is after the statement
     fixes: list[Fix]  # the fixes stored (the others were duplicates)
-    forward: bool  # some stored fix is newer than the unit's position
+    forward: bool  # some stored fix was newer than the unit's position
     moved: bool  # the statement moved the position to the newest of them
+
+
+def _move_to(unit: Unit, fix: Fix) -> None:
+    """The unit in memory at `fix`, as the statement that moved it left its row."""
+    unit.fix_at, unit.fix_point = fix.fixed_at, _point(fix.lon, fix.lat)
+    unit.fix_speed, unit.fix_heading = fix.speed, fix.heading
 
 
 def _store(
@@ -544,6 +550,7 @@ def _store(
         )
     uid, code, name, kind, fix_at, fix_lon, fix_lat, fix_speed, fix_heading, outside_since = row[:10]
     team_id, team_code, team_name, team_domain = row[10:14]
+    duplicates, forward, moved = row[14:17]
     team = _from_db(Team, {"id": team_id, "code": team_code, "name": team_name, "domain": team_domain})
     unit = _from_db(
         Unit,
@@ -556,17 +563,19 @@ def _store(
             "device_id": device.pk,
             "active": True,
             "fix_at": fix_at,
-            "fix_point": None if fix_lon is None else _point(fix_lon, fix_lat),
+            # When the statement moved the unit, _move_to below replaces it: no point built for it.
+            "fix_point": None if fix_lon is None or moved else _point(fix_lon, fix_lat),
             "fix_speed": fix_speed,
             "fix_heading": fix_heading,
             "outside_since": outside_since,
         },
     )
     unit.team = team
-    duplicates, forward, moved = row[14:17]
     if duplicates:
         skipped = set(duplicates)
         fixes = [f for position, f in enumerate(fixes, 1) if position not in skipped]
+    if moved:
+        _move_to(unit, next(f for f in fixes if f.fixed_at == newest_at))
     return _Stored(unit, fixes, forward, moved)
 
 
@@ -767,8 +776,7 @@ def _geofence_walk(unit: Unit, stored: list[Fix], result: BatchResult) -> bool:
                 newest.fixed_at,
             ],
         )
-    unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
-    unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
+    _move_to(unit, newest)
     unit.outside_since = outside_since
     return True
 
@@ -831,9 +839,6 @@ def ping_batch_ingest(
             if f.index not in stored_indexes
         )
     if batch.moved:
-        newest = next(f for f in stored if f.fixed_at == newest_at)
-        unit.fix_at, unit.fix_point = newest.fixed_at, _point(newest.lon, newest.lat)
-        unit.fix_speed, unit.fix_heading = newest.speed, newest.heading
         result.moved = True
     elif batch.forward:
         with transaction.atomic():
