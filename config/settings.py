@@ -211,6 +211,12 @@ REST_FRAMEWORK = {
     # a signed-in user. Roles and scopes arrive with the reliability and security issue.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "EXCEPTION_HANDLER": "geodata.api.errors.exception_handler",
+    # DRF's three, with a JSON parser that answers a malformed body field-level (never a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "geodata.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GridOps API",

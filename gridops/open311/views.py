@@ -150,7 +150,7 @@ def _post_params(request: HttpRequest) -> dict[str, str]:
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise Open311Error(400, "body", _("请求体不是有效的 JSON。")) from None
         if not isinstance(body, dict):
             raise Open311Error(400, "body", _("请求体应为 JSON 对象。"))

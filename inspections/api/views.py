@@ -35,13 +35,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geodata.api.filters import StrictBooleanFilter
+from geodata.api.parsers import JSONParser
 from geodata.errors import FieldError
 from geodata.models import Domain, Matter, Officer, Region, Team
 from gridops.api.indicators import indicator_places
