@@ -307,6 +307,10 @@ if not (0 < JT808_PORT < 65536 and JT808_MAX_BODY >= 1024 and JT808_FLUSH_SECOND
 
 # A resolved API token (user and groups) is reused for this long; revoking takes effect within it.
 TOKEN_CACHE_SECONDS = env_float("GRIDOPS_TOKEN_CACHE_SECONDS", 5.0)
+# A device key found in the database is trusted while its stamp in Redis is unchanged (every
+# change of the device writes a new one), and never longer than this after it was read; 0: read
+# the database on every request (gridops/auth.py).
+DEVICE_KEY_CACHE_SECONDS = env_float("GRIDOPS_DEVICE_KEY_CACHE_SECONDS", 30.0)
 # Rotating a device key (admin action, `manage.py gridops_device_key rotate`): the old key keeps
 # working this long, so the device is reconfigured without a gap.
 DEVICE_KEY_ROTATION_GRACE_MINUTES = env_int("GRIDOPS_DEVICE_KEY_ROTATION_GRACE_MINUTES", 24 * 60)

@@ -13,6 +13,7 @@ more than one connection timeout per process every few seconds.
 """
 
 import logging
+import secrets
 import threading
 import time
 
@@ -65,12 +66,16 @@ return n
 _scripts: dict[int, object] = {}  # id(client) -> its registered script
 
 
-def _key(scope: str, ident: str, window: int, now: float) -> str:
+def redis_key(*parts: str) -> str:
     # The channel-layer prefix separates installations (and parallel test runs) sharing a Redis.
     prefix = getattr(settings, "RATELIMIT_KEY_PREFIX", None) or settings.CHANNEL_LAYERS["default"][
         "CONFIG"
     ].get("prefix", "gridops")
-    return f"{prefix}:rl:{scope}:{ident}:{int(now // window)}"
+    return ":".join((prefix, *parts))
+
+
+def _key(scope: str, ident: str, window: int, now: float) -> str:
+    return redis_key("rl", scope, ident, str(int(now // window)))
 
 
 def _redis_failed(exc: Exception) -> None:
@@ -105,6 +110,66 @@ def _count(scope: str, ident: str, *, add: bool) -> int | None:
     if not over:
         return None
     return max(1, int(window - now % window + 0.999))
+
+
+# A stamp read and, when asked, a request counted, in one call (gridops/auth.py: a device key
+# checked from the process's cache and the device's rate limit cost one round trip together).
+# GET of a missing key is false in Lua, which would end the reply's array: '' stands for "none".
+_STAMP_LUA = """
+local stamp = redis.call('GET', KEYS[1]) or ''
+if #KEYS == 1 then return {stamp, 0} end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return {stamp, n}
+"""
+STAMP_SECONDS = 30 * 24 * 3600  # a stamp nobody changed for a month may go (then it reads as '')
+
+
+def _available() -> bool:
+    return time.monotonic() >= _state["down_until"]
+
+
+def stamp_read(
+    stamp_key: str, *, scope: str | None = None, ident: str | None = None
+) -> tuple[str, int | None] | None:
+    """The stamp stored at `stamp_key` ('' when there is none) and, with `scope` and `ident`,
+    one request counted there as ratelimit_hit() counts it (the wait, or None): one Redis call.
+    None when Redis does not answer (or did not a moment ago): the caller must not trust a stamp."""
+    if not _available():
+        return None
+    count = scope is not None and settings.RATELIMIT_ENABLED
+    keys, args, now, window = [stamp_key], [], 0.0, 1
+    if count:
+        limit, window = settings.RATELIMITS[scope]
+        now = _now()
+        keys.append(_key(scope, ident, window, now))
+        args.append(window + 1)
+    try:
+        client = _client()
+        script = _stamp_scripts.get(id(client))
+        if script is None:
+            script = _stamp_scripts[id(client)] = client.register_script(_STAMP_LUA)
+        raw, n = script(keys=keys, args=args)
+    except (redis.RedisError, OSError) as exc:
+        _redis_failed(exc)
+        return None
+    stamp = raw.decode() if isinstance(raw, bytes) else str(raw)
+    if not count or n <= limit:
+        return stamp, None
+    return stamp, max(1, int(window - now % window + 0.999))
+
+
+def stamp_change(stamp_key: str) -> bool:
+    """A new random stamp at `stamp_key`; False when Redis did not take it."""
+    try:
+        _client().set(stamp_key, secrets.token_hex(8), ex=STAMP_SECONDS)
+    except (redis.RedisError, OSError) as exc:
+        _redis_failed(exc)
+        return False
+    return True
+
+
+_stamp_scripts: dict[int, object] = {}
 
 
 def ratelimit_hit(*, scope: str, ident: str) -> int | None:
@@ -146,7 +211,11 @@ class _WriteLimit(BaseThrottle):
         ident = self.ident(request)
         if ident is None:
             return True
-        wait = ratelimit_hit(scope=self.scope, ident=ident)
+        counted = getattr(request, "ratelimit_counted", None) or {}
+        if (self.scope, ident) in counted:  # counted already, with the device key's check (gridops/auth.py)
+            wait = counted[(self.scope, ident)]
+        else:
+            wait = ratelimit_hit(scope=self.scope, ident=ident)
         if wait is not None:
             logger.info("rate limit %s reached by %s (retry after %d s)", self.scope, ident, wait)
             raise RateLimited(wait)
@@ -165,16 +234,18 @@ class UserWrites(_WriteLimit):
         return f"user:{user.pk}" if user is not None and user.is_authenticated else None
 
 
-class _DeviceLimit(_WriteLimit):
+class DeviceLimit(_WriteLimit):
+    """Per device key; gridops/auth.py counts it in the key check's Redis call."""
+
     def ident(self, request) -> str | None:
         return f"device:{request.auth.pk}" if isinstance(request.auth, Device) else None
 
 
-class DevicePings(_DeviceLimit):
+class DevicePings(DeviceLimit):
     scope = "device_pings"
 
 
-class DeviceAlerts(_DeviceLimit):
+class DeviceAlerts(DeviceLimit):
     scope = "device_alerts"
 
 

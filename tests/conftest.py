@@ -77,9 +77,10 @@ def _default_language():
 def _routing_index_always_fresh(settings):
     """Tests change geodata between lookups: check the revision on every lookup."""
     settings.ROUTING_INDEX_CHECK_SECONDS = 0
-    from gridops.auth import CachedTokenAuthentication
+    from gridops.auth import CachedTokenAuthentication, KeyCache
 
     CachedTokenAuthentication.cache_clear()  # a token resolved in one test never leaks into the next
+    KeyCache.clear()  # nor a device key
     # The tiny county (121.00 E, 29.00 N) lies west of the demo service area: widen it for tests.
     settings.SERVICE_AREA_BBOX = (120.9, 28.6, 122.6, 29.9)
 

@@ -30,7 +30,11 @@ def device(db):
 
 
 def _expire_grace(device: Device) -> None:
-    Device.objects.filter(pk=device.pk).update(key_previous_until=timezone.now() - timedelta(seconds=1))
+    """The grace period ends (as time would end it; saved through the model, like every change of
+    a device, so processes that kept the key read it again: gridops/auth.py)."""
+    stored = Device.objects.get(pk=device.pk)
+    stored.key_previous_until = timezone.now() - timedelta(seconds=1)
+    stored.save(update_fields=["key_previous_until"])
 
 
 def test_both_keys_work_during_the_grace_period_and_the_old_one_stops_after(device):
