@@ -6,8 +6,8 @@ from gridops.api import schema  # noqa: F401  (registers the device-key security
 from gridops.api.command import CameraListView, SummaryView
 
 urlpatterns = [
+    path("", include("gridops.api.pings_urls")),  # first: trackers post many times a second
     path("", include("gridops.api.reports_urls")),
-    path("", include("gridops.api.pings_urls")),
     path("", include("gridops.api.planning_urls")),
     path("", include("gridops.api.indicators_urls")),
     path("summary/", SummaryView.as_view(), name="summary"),
