@@ -632,12 +632,14 @@ def _team_outline(index: RoutingIndex, version, team_id: int, domain: str):
 @dataclass
 class _Fence:
     inside: np.ndarray  # bool per fix
-    positions: np.ndarray  # the routing index's cell holding each fix (-1 outside the grid)
+    lons: np.ndarray
+    lats: np.ndarray
+    at: datetime
     index: RoutingIndex
 
     def township_id(self, k: int) -> int | None:
         """The township of the cell holding fix k (None outside the grid): only an alert needs it."""
-        position = int(self.positions[k])
+        position = int(self.index.cells_at(self.lons[k : k + 1], self.lats[k : k + 1], self.at)[0])
         return self.index.cell_township[position] if position >= 0 else None
 
 
@@ -651,21 +653,29 @@ def _geofence(team_id: int, domain: str, fixes: list[Fix], at: datetime) -> _Fen
     zones = version.zone_of_cell.get(domain)
     if zones is None:
         return None
+    outline = _team_outline(index, version, team_id, domain)
+    if outline is None:  # no cell of the team in force: none of its cells could hold a fix either
+        return None
     lons = np.fromiter((f.lon for f in fixes), dtype=float, count=len(fixes))
     lats = np.fromiter((f.lat for f in fixes), dtype=float, count=len(fixes))
-    positions = index.cells_at(lons, lats, at)
-    in_grid = positions >= 0
-    zone_ids = np.where(in_grid, zones[np.where(in_grid, positions, 0)], 0)
-    inside = in_grid & (index.team_of_zone[zone_ids] == team_id)
+    kx, ky = _metres_scale()
+    xs, ys = lons * kx, lats * ky
+    # Inside the union of the team's cells: one prepared point-in-polygon per fix, no geometry
+    # made (measured, 100 fixes: 21 µs, against 87 µs for the cell of each fix from the routing
+    # index). A fix it leaves out may still be inside: on the union's border (in a team cell by
+    # the routing index's rule, which counts a cell's border), or within the tolerance.
+    inside = shapely.contains_xy(outline, xs, ys)
     if not inside.all():
-        outline = _team_outline(index, version, team_id, domain)
-        if outline is None:
-            return None
         out = np.flatnonzero(~inside)
-        kx, ky = _metres_scale()
-        points = shapely.points(lons[out] * kx, lats[out] * ky)
-        inside[out] = shapely.dwithin(outline, points, settings.GEOFENCE_TOLERANCE_METRES)
-    return _Fence(inside=inside, positions=positions, index=index)
+        positions = index.cells_at(lons[out], lats[out], at)
+        in_grid = positions >= 0
+        zone_ids = np.where(in_grid, zones[np.where(in_grid, positions, 0)], 0)
+        inside[out] = in_grid & (index.team_of_zone[zone_ids] == team_id)
+        out = out[~inside[out]]
+        if len(out):
+            points = shapely.points(xs[out], ys[out])
+            inside[out] = shapely.dwithin(outline, points, settings.GEOFENCE_TOLERANCE_METRES)
+    return _Fence(inside=inside, lons=lons, lats=lats, at=at, index=index)
 
 
 def _active_alerts(unit: Unit) -> list[Alert]:

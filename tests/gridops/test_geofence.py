@@ -189,3 +189,52 @@ def test_a_unit_moved_to_another_team_is_fenced_by_its_new_team_at_once(car, tin
     assert moved.outside_since == t0 + timedelta(seconds=120)
     send(car, t0, (180, OUT))  # inside the east zone: back inside
     assert unit(car).outside_since is None
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 50.0])
+def test_the_fence_agrees_with_the_cell_of_each_fix_on_lines_corners_and_outside(
+    tiny_county, settings, tolerance
+):
+    """_geofence takes most fixes by a point-in-polygon test on the union of the team's cells; the
+    rule it stands for is: inside when the routing index's cell of the fix is the team's (a cell
+    counts its border), else when within the tolerance of the union. Both, on every grid line and
+    corner, just beside them, outside the grid and at random."""
+    import random
+
+    import numpy as np
+    import shapely
+
+    from geodata.routing import routing_index
+    from gridops.services import pings
+
+    settings.GEOFENCE_TOLERANCE_METRES = tolerance
+    team = tiny_county.teams["W"]
+    rng = random.Random(7)
+    lines = [121.0 + 0.01 * i for i in range(5)], [29.0 + 0.01 * i for i in range(5)]
+    points = [(x, y) for x in lines[0] for y in lines[1]]  # every corner
+    points += [(x, rng.uniform(28.99, 29.05)) for x in lines[0] for _ in range(8)]  # on vertical lines
+    points += [(rng.uniform(120.99, 121.05), y) for y in lines[1] for _ in range(8)]  # on horizontal lines
+    points += [(x + d, y) for x, y in points[:25] for d in (-1e-9, 1e-9, -3e-4, 3e-4, -6e-4)]  # just beside
+    points += [(rng.uniform(120.98, 121.06), rng.uniform(28.98, 29.06)) for _ in range(300)]
+    at = minutes_ago(1)
+    fixes = [pings.Fix(i, at, x, y, None, None, None) for i, (x, y) in enumerate(points)]
+    fence = pings._geofence(team.id, team.domain, fixes, at)
+
+    index = routing_index()
+    version = index.version_at(at)
+    zones = version.zone_of_cell[team.domain]
+    lons, lats = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    positions = index.cells_at(lons, lats, at)
+    in_grid = positions >= 0
+    expected = in_grid & (
+        index.team_of_zone[np.where(in_grid, zones[np.where(in_grid, positions, 0)], 0)] == team.id
+    )
+    kx, ky = pings._metres_scale()
+    outline = pings._team_outline(index, version, team.id, team.domain)
+    rest = ~expected
+    expected[rest] = shapely.dwithin(outline, shapely.points(lons[rest] * kx, lats[rest] * ky), tolerance)
+    assert fence.inside.tolist() == expected.tolist()
+    assert 0 < int(expected.sum()) < len(points)
+    # The township of an alert's fix comes from the cell of that fix.
+    k = points.index((121.0, 29.0))
+    assert fence.township_id(k) == index.cell_township[positions[k]]
