@@ -156,7 +156,12 @@ class Unit(models.Model):
     active = models.BooleanField(_("在用"), default=True)
 
     fix_at = models.DateTimeField(_("最新定位时间"), null=True, blank=True)
-    fix_point = models.PointField(_("最新位置"), srid=settings.SRID, null=True, blank=True)
+    # Not indexed (no query selects units by place; the dispatch ranking computes distances for
+    # one team's units): every batch moves the position, and an indexed column would make each
+    # move a non-HOT update writing an entry into all six indexes of the table (migration 0008).
+    fix_point = models.PointField(
+        _("最新位置"), srid=settings.SRID, null=True, blank=True, spatial_index=False
+    )
     fix_speed = models.FloatField(_("速度（km/h）"), null=True, blank=True)
     fix_heading = models.FloatField(_("方向（度）"), null=True, blank=True)
     outside_since = models.DateTimeField(_("离开辖区起始"), null=True, blank=True)

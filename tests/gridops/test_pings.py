@@ -506,3 +506,34 @@ def test_the_usual_batch_is_one_statement_and_a_changed_team_domain_is_walked(ca
     assert sum(runs_since(before, POSITION_UPDATE)) == 1
     car.unit.refresh_from_db()
     assert car.unit.fix_at == t0 + timedelta(seconds=20)
+
+
+def test_moving_the_position_updates_the_unit_in_place(car):
+    """No column a batch's move writes is indexed (migration 0008), so each move is a HOT update:
+    no new entry in any of the unit table's indexes."""
+    from django.db import connection
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'gridops_unit'"
+            )
+            return cursor.fetchone()
+
+    before = updates()
+    t0 = minutes_ago(20)
+    for k in range(4):
+        result = ping_batch_ingest(
+            device=car.device, items=[fix(t0 + timedelta(seconds=k), 121.005, 29.005 + k * 1e-4)]
+        )
+        assert result.accepted == 1
+    after = updates()
+    moved = after[0] - before[0]
+    assert moved >= 4
+    assert after[1] - before[1] == moved
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'gridops_unit'")
+        indexed = " ".join(row[0] for row in cursor.fetchall())
+    assert not [
+        c for c in ("fix_at", "fix_point", "fix_speed", "fix_heading", "outside_since") if c in indexed
+    ]
