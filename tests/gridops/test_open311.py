@@ -196,6 +196,16 @@ def test_json_body_is_accepted(client, tiny_county, api_key):
     assert Report.objects.get().team.code == "zh-2"
 
 
+@pytest.mark.parametrize("body", [b"{not json", b"[" * 50_000, b'"\xff'])
+def test_a_malformed_json_body_is_a_spec_error_not_a_500(client, tiny_county, body):
+    """Nested deeper than the decoder recurses (RecursionError) included: it was a 500."""
+    answer = client.post("/open311/v2/requests", body, content_type="application/json")
+    assert answer.status_code == 400
+    (error,) = answer.json()
+    assert error["code"] == 400 and "JSON" in error["description"]
+    assert not Report.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
