@@ -12,6 +12,7 @@ FLUSH) is loaded again and the call repeated once.
 """
 
 import hashlib
+import os
 import socket
 import threading
 
@@ -105,8 +106,9 @@ class Script:
 
     def __call__(self, url: str, *, keys, args=(), timeout: float):
         connections = getattr(_local, "connections", None)
-        if connections is None:
-            connections = _local.connections = {}
+        if connections is None or _local.pid != os.getpid():  # none yet, or a forked child's copy
+            connections = _local.connections = {}  # (the parent's sockets are left to the parent)
+            _local.pid = os.getpid()
         command = [b"EVALSHA", self.sha, len(keys), *keys, *args]
         kept = connections.get(url)
         try:
@@ -136,6 +138,7 @@ class Script:
 
 def forget_connections() -> None:
     """Close this thread's sockets (tests; a process that must not reuse them)."""
-    for connection in getattr(_local, "connections", {}).values():
-        connection.close()
-    _local.connections = {}
+    if getattr(_local, "pid", None) == os.getpid():
+        for connection in _local.connections.values():
+            connection.close()
+    _local.connections, _local.pid = {}, os.getpid()

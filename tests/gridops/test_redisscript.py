@@ -95,3 +95,28 @@ def test_the_rate_limit_counts_through_it_and_through_redis_py_alike(settings, m
     monkeypatch.setattr(ratelimit, "_slow_urls", {ratelimit._url()})  # as for a rediss:// URL
     waits += [ratelimit.ratelimit_hit(scope="user_writes", ident="user:1") for _ in range(2)]
     assert waits[:3] == [None, None, None] and waits[3] is not None
+
+
+def test_a_forked_child_opens_its_own_socket(url, keys):
+    """A process forked after the parent used the script (Celery's prefork pool, say) must not
+    read the parent's replies from a shared socket."""
+    import os
+
+    script = redisscript.Script(LUA)
+    assert script(url, keys=keys, args=[1], timeout=1.0)[0] == 1
+    parent_port = redisscript._local.connections[url].sock.getsockname()[1]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one call, then report its socket's port and exit at once
+        try:
+            n = script(url, keys=keys, args=[1], timeout=1.0)[0]
+            port = redisscript._local.connections[url].sock.getsockname()[1]
+            os.write(write, f"{n} {port}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    n, child_port = map(int, os.read(read, 100).split())
+    os.close(read)
+    assert n == 2 and child_port != parent_port
+    assert script(url, keys=keys, args=[1], timeout=1.0)[0] == 3  # the parent's socket still answers in order
