@@ -543,8 +543,6 @@ def _store(
             *map(pgbinary.float8_array, numbers),
             pgbinary.bool_array(inside),
         ]
-        connection.ensure_connection()
-        pgbinary.ready(connection.connection)  # before the cursor: it copies the connection's adapters
     else:
         sql = _BATCH_SQL
         columns = ["{" + ",".join([t.isoformat() for t in times]) + "}", *map(_array, [*numbers, inside])]

@@ -29,6 +29,7 @@ from django.db.backends.postgresql.base import ServerBindingCursor
 
 from gridops.models import OutboxEvent
 from gridops.realtime.outbox import relay_kick
+from gridops.services import pgbinary
 
 ID_BLOCK = 32
 SHAPES_MAX = 256
@@ -201,5 +202,8 @@ def prepared_cursor():
     # What connection.cursor() does (BaseDatabaseWrapper._cursor), with our cursor class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    # The binary arrays' dumpers (services/pgbinary.py), once per connection and before the
+    # cursor, which copies the connection's adapters when it is made.
+    pgbinary.ready(connection.connection)
     with connection.wrap_database_errors:
         return connection._prepare_cursor(_PreparingCursor(connection.connection))
