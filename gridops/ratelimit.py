@@ -102,6 +102,11 @@ def _key(scope: str, ident: str, window: int, now: float) -> str:
     return redis_key("rl", scope, ident, str(int(now // window)))
 
 
+def _retry_after(window: int, now: float) -> int:
+    """Whole seconds to the end of the current window (at least 1)."""
+    return max(1, int(window - now % window + 0.999))
+
+
 def _redis_failed(exc: Exception) -> None:
     now = time.monotonic()
     _state["down_until"] = now + BACKOFF_SECONDS
@@ -129,7 +134,7 @@ def _count(scope: str, ident: str, *, add: bool) -> int | None:
     over = count > limit if add else count >= limit
     if not over:
         return None
-    return max(1, int(window - now % window + 0.999))
+    return _retry_after(window, now)
 
 
 # A stamp read and, when asked, a request counted, in one call (gridops/auth.py: a device key
@@ -173,7 +178,7 @@ def stamp_read(
     stamp = raw.decode() if isinstance(raw, bytes) else str(raw)
     if not count or n <= limit:
         return stamp, None
-    return stamp, max(1, int(window - now % window + 0.999))
+    return stamp, _retry_after(window, now)
 
 
 def stamp_change(stamp_key: str) -> bool:
