@@ -316,7 +316,10 @@ class EnforcementZone(models.Model):
 
 
 class ZoneCell(models.Model):
-    zone = models.ForeignKey(EnforcementZone, on_delete=models.CASCADE, related_name="zone_cells")
+    # Indexed by the unique (zone, cell) constraint, which leads with it.
+    zone = models.ForeignKey(
+        EnforcementZone, on_delete=models.CASCADE, related_name="zone_cells", db_index=False
+    )
     cell = models.ForeignKey(GridCell, on_delete=models.CASCADE, related_name="zone_cells")
 
     class Meta:

@@ -245,8 +245,8 @@ class Report(models.Model):
     _get_FIELD_display = choice_display  # get_FOO_display() without rebuilding the choices
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
     status = models.CharField(
-        _("状态"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
-    )
+        _("状态"), max_length=16, choices=Status.choices, default=Status.NEW
+    )  # indexed in Meta.indexes (a field's db_index adds a second, LIKE-only index on PostgreSQL)
     priority = models.SmallIntegerField(_("紧急程度"), choices=Priority.choices, default=Priority.NORMAL)
     point = models.PointField(_("位置"), srid=settings.SRID, spatial_index=False)  # Meta.indexes
     input_crs = models.CharField(_("原始坐标系"), max_length=8, choices=Crs.choices, default=Crs.WGS84)
@@ -279,6 +279,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="reports",
+        db_index=False,  # Meta.indexes: only the rows that have one
     )
     camera = models.ForeignKey(
         Camera,
@@ -287,13 +288,14 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="reports",
+        db_index=False,  # gridops_report_camera_open leads with it
     )
     alert_type = models.CharField(_("告警类型"), max_length=32, blank=True)
     repeat_count = models.PositiveIntegerField(_("重复次数"), default=1)
     last_seen_at = models.DateTimeField(_("最近一次发生"), null=True, blank=True)
 
     # Idempotency: a phone retrying after a lost response sends the same key and gets this report.
-    idempotency_key = models.CharField(_("幂等键"), max_length=100, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(_("幂等键"), max_length=100, null=True, blank=True)  # Meta.constraints
     payload_hash = models.CharField(_("请求摘要"), max_length=64, blank=True)
 
     reported_at = models.DateTimeField(_("设备时间"), null=True, blank=True)
@@ -311,6 +313,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # gridops_report_township_time leads with it
     )
     zone = models.ForeignKey(
         EnforcementZone,
@@ -335,6 +338,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="reports",
+        db_index=False,  # gridops_report_team_status leads with it
     )
     routing = models.JSONField(_("定位理由"), default=dict, blank=True)
 
@@ -353,6 +357,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+        db_index=False,  # Meta.indexes: only the rows that have one
     )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -361,6 +366,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="handled_cases",
+        db_index=False,  # Meta.indexes: only the rows that have one
     )
     escalated_from = models.ForeignKey(
         Team,
@@ -369,6 +375,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # Meta.indexes: only the rows that have one
     )
     escalation_due_at = models.DateTimeField(_("报到期限"), null=True, blank=True)
     suspended_from = models.CharField(_("挂账前状态"), max_length=16, blank=True)
@@ -398,8 +405,21 @@ class Report(models.Model):
                 name="gridops_report_camera_open",
                 condition=Q(camera__isnull=False),
             ),
+            models.Index(fields=["status"], name="gridops_report_status"),  # renamed from Django's own
+            # Foreign keys that most reports leave empty: only the rows that have one are indexed
+            # (what a lookup or a deleted unit, user, team or device needs), so a new report or a
+            # step of its case writes no entry for them. Migration 0009.
+            *(
+                models.Index(
+                    fields=[name], name=f"gridops_report_{name}", condition=Q(**{f"{name}__isnull": False})
+                )
+                for name in ("device", "assigned_unit", "handler", "escalated_from")
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="gridops_report_idempotency_key"
+            ),  # likewise
             models.CheckConstraint(
                 condition=Q(routed=True, team__isnull=False, triage_queue="")
                 | Q(routed=False, team__isnull=True) & ~Q(triage_queue=""),
@@ -426,7 +446,8 @@ class CaseEvent(models.Model):
     `gridops_verify_record` checks every chain and names the first broken row.
     """
 
-    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="case_events")
+    # Indexed by the unique (report, seq) constraint, which leads with it; the actor by (actor, at).
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="case_events", db_index=False)
     seq = models.PositiveIntegerField(_("序号"))
     action = models.CharField(_("操作"), max_length=32)
     from_status = models.CharField(_("原状态"), max_length=16, blank=True)
@@ -438,6 +459,7 @@ class CaseEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     actor_name = models.CharField(_("操作人姓名"), max_length=150, blank=True)
     at = models.DateTimeField(_("时间"))

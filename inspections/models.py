@@ -252,7 +252,10 @@ class JointVisit(models.Model):
 class VisitTarget(models.Model):
     """A target of a joint visit, with its colour when the visit was committed (for the figures)."""
 
-    visit = models.ForeignKey(JointVisit, on_delete=models.CASCADE, related_name="visit_targets")
+    # Indexed by the unique (visit, target) constraint, which leads with it.
+    visit = models.ForeignKey(
+        JointVisit, on_delete=models.CASCADE, related_name="visit_targets", db_index=False
+    )
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="visit_targets")
     colour = models.CharField(_("信用等级"), max_length=8, choices=CreditColour.choices)
 
@@ -312,8 +315,12 @@ class PlannedCheck(models.Model):
 class Conflict(models.Model):
     """利害关系回避: an inspector who must not be drawn for a target (kin, former employer …)."""
 
-    officer = models.ForeignKey(
-        Officer, verbose_name=_("执法人员"), on_delete=models.CASCADE, related_name="conflicts"
+    officer = models.ForeignKey(  # indexed by the unique (officer, target) constraint
+        Officer,
+        verbose_name=_("执法人员"),
+        on_delete=models.CASCADE,
+        related_name="conflicts",
+        db_index=False,
     )
     target = models.ForeignKey(
         Target, verbose_name=_("执法对象"), on_delete=models.CASCADE, related_name="conflicts"
@@ -400,7 +407,10 @@ class DrawResult(models.Model):
         CASE = "case", _("立案查处")
         NOT_FOUND = "not_found", _("未找到检查对象")
 
-    draw = models.ForeignKey(Draw, verbose_name=_("抽查"), on_delete=models.CASCADE, related_name="results")
+    # Indexed by the unique (draw, position) and (draw, target) constraints, which lead with it.
+    draw = models.ForeignKey(
+        Draw, verbose_name=_("抽查"), on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     position = models.PositiveIntegerField(_("序号"))
     target = models.ForeignKey(
         Target, verbose_name=_("执法对象"), on_delete=models.PROTECT, related_name="draw_results"
