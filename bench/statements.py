@@ -166,7 +166,7 @@ def main() -> int:
         print(
             f"{'':<22}{'ratio':<10}"
             + "".join(
-                f"{results[name]['prepared_vs_django'][k]:>{w}.2f}"
+                _ratio_text(results[name]["prepared_vs_django"][k], w)
                 for k, w in (("client_us", 14), ("postgres_us", 18), ("wall_us", 12))
             )
         )
@@ -174,6 +174,12 @@ def main() -> int:
     print(f"\nwrote {out}")
     connection.close()
     return 0
+
+
+def _ratio_text(ratio: float | None, width: int) -> str:
+    """A ratio, or "–" where the baseline measured nothing: /proc counts a backend's CPU in clock
+    ticks (10 ms), so a smoke run's few statements can read as 0 µs."""
+    return f"{ratio:>{width}.2f}" if ratio is not None else f"{'–':>{width}}"
 
 
 if __name__ == "__main__":
