@@ -1061,6 +1061,7 @@ def main() -> int:
         "reports_vs_hello": round(reports["reports_per_s"] / hello["requests_per_s"], 3),
         # The same ratio from server CPU per request (see ServerCpu): steadier on a shared machine.
         "reports_vs_hello_cpu": _cpu_ratio(hello, reports),
+        "reports_budget": _report_budget(hello, reports),
         "fixed_rate": fixed,
         "console": console_runs[0],
         "console_runs": console_runs,
@@ -1106,6 +1107,33 @@ def _cpu_ratio(baseline: dict, measured: dict) -> float | None:
     return round(base / cost, 3) if base and cost else None
 
 
+def _report_budget(hello: dict, reports: dict, share: float = 0.25) -> dict | None:
+    """What (a)'s target leaves a report's Python, from the CPU measured in this run.
+
+    At `share` of /healthz by CPU a report may cost hello / share in all. PostgreSQL, the relay and
+    the supervisor take their part of that whatever the web process does, and serving any request
+    costs the workers what a hello costs them. `ceiling` is the share a report would reach if its
+    Python cost the workers no more than a hello does (parsing, authentication, validation,
+    routing and the answer for free)."""
+    h, cost = hello.get("server_cpu_ms_per_request"), reports.get("server_cpu_ms_per_request")
+    h_parts = hello.get("server_cpu_ms_per_request_by_part") or {}
+    r_parts = reports.get("server_cpu_ms_per_request_by_part") or {}
+    if not (h and cost and "workers" in h_parts and "workers" in r_parts):
+        return None
+    outside = sum(v for k, v in r_parts.items() if k != "workers")  # PostgreSQL, relay, supervisor
+    workers_allowed = h / share - outside
+    return {
+        "share": share,
+        "outside_workers_ms": round(outside, 3),
+        "hello_workers_ms": h_parts["workers"],
+        "workers_allowed_ms": round(workers_allowed, 3),
+        "workers_spent_ms": r_parts["workers"],
+        "beyond_hello_allowed_ms": round(workers_allowed - h_parts["workers"], 3),
+        "beyond_hello_spent_ms": round(r_parts["workers"] - h_parts["workers"], 3),
+        "ceiling": round(h / (h_parts["workers"] + outside), 3),
+    }
+
+
 def print_results(r: dict) -> None:
     rep, hello = r["reports"], r["hello"]
     fixed = r["fixed_rate"]
@@ -1128,6 +1156,7 @@ def print_results(r: dict) -> None:
             ", ".join(f"{k} {v} ms" for k, v in (rep.get("server_cpu_ms_per_request_by_part") or {}).items()),
             "",
         ),
+        *_budget_rows(r.get("reports_budget")),
         (
             f"(a) POST /api/v1/reports/, {rep['clients']} clients",
             f"{rep['reports_per_s']} reports/s",
@@ -1171,6 +1200,20 @@ def print_results(r: dict) -> None:
     if stages:
         print("(b) where the time goes (p50 / p99):")
         print("\n".join(stages))
+
+
+def _budget_rows(b: dict | None) -> list[tuple]:
+    if not b:
+        return []
+    return [
+        (
+            f"    (a) at {b['share']:.0%}: a report's Python beyond a hello",
+            f"{b['beyond_hello_allowed_ms']} ms allowed",
+            f"spent {b['beyond_hello_spent_ms']} ms (workers {b['workers_spent_ms']} of "
+            f"{b['workers_allowed_ms']} allowed; PostgreSQL + relay {b['outside_workers_ms']} ms)",
+            f"ceiling with that Python free: {b['ceiling']:.0%}",
+        )
+    ]
 
 
 def stage_text(run: dict) -> str:

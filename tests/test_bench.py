@@ -96,6 +96,18 @@ def test_intake_benchmark_runs(tmp_path):
     hello, copy = result["hello"], result["copy_baseline"]
     assert hello["requests"] > 0 and hello["non_200"] == 0
     assert result["reports_vs_hello"] == round(reports["reports_per_s"] / hello["requests_per_s"], 3)
+    # What (a)'s 25% leaves a report's Python, from the same run's CPU parts.
+    budget = result["reports_budget"]
+    assert budget is not None and "a report's Python beyond a hello" in done.stdout
+    parts = reports["server_cpu_ms_per_request_by_part"]
+    outside = sum(v for k, v in parts.items() if k != "workers")
+    assert budget["workers_allowed_ms"] == pytest.approx(
+        hello["server_cpu_ms_per_request"] * 4 - outside, abs=2e-3
+    )
+    assert budget["workers_spent_ms"] == parts["workers"]
+    assert 0 < budget["ceiling"] and budget["beyond_hello_spent_ms"] == pytest.approx(
+        parts["workers"] - hello["server_cpu_ms_per_request_by_part"]["workers"], abs=2e-3
+    )
     assert copy["rows"] >= pings["accepted"] and copy["rows_per_s"] > 0
     assert result["pings_vs_copy"] == round(pings["pings_per_s"] / copy["rows_per_s"], 3)
 
