@@ -65,6 +65,8 @@ DRAIN_QUIET_SECONDS = 5.0
 DRAIN_MAX_SECONDS = 120.0
 # Web worker processes (uvicorn --workers), as `make demo` runs them: one per core.
 WORKERS = int(os.environ.get("GRIDOPS_BENCH_WORKERS", "2"))
+REPORTS_PATH = "/api/v1/reports/"
+OBVIOUS_PATH = "/bench/obvious/reports/"  # bench/obvious.py, served by the bench's settings only
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -168,14 +170,14 @@ def _report_body(rng: random.Random, plan: dict, marker: str = "") -> dict:
 # --- (a) reports/s --------------------------------------------------------------------------------
 
 
-def _reports_worker(port: int, token: str, plan: dict, clients: int, seconds: float, out) -> None:
+def _reports_worker(port: int, token: str, plan: dict, clients: int, seconds: float, path: str, out) -> None:
     async def client(i: int, deadline: float, lat_ms: list, statuses: dict) -> None:
         rng = random.Random(i)
         http = AsyncHttp(port)
         headers = {"Authorization": f"Token {token}"}
         while time.monotonic() < deadline:
             t0 = time.perf_counter()
-            status, _ = await http.request("POST", "/api/v1/reports/", _report_body(rng, plan), headers)
+            status, _ = await http.request("POST", path, _report_body(rng, plan), headers)
             lat_ms.append((time.perf_counter() - t0) * 1e3)
             statuses[status] = statuses.get(status, 0) + 1
         http.close()
@@ -838,6 +840,9 @@ def start_server(db_url: str, port: int, redis_url: str) -> subprocess.Popen:
         # the default 1,200 per minute, two (c) runs within a minute met 429s (seen: 92 refused
         # batches). The limit is still checked on every batch (its Redis call is part of the cost).
         GRIDOPS_RATELIMIT_DEVICE_PINGS="1000000/60",
+        # The platform's settings plus one URL: the obvious way to take a report, (a)'s second
+        # comparison (bench/obvious.py).
+        DJANGO_SETTINGS_MODULE="bench.obvious_settings",
     )
     # As make demo serves: gridops_serve starts the workers (one SO_REUSEPORT socket each) and the
     # outbox relay; its own session, so stop_server ends every child.
@@ -990,7 +995,7 @@ def main() -> int:
     if args.only == "reports":
         try:
             cpu = _server_cpu(server, args.database)
-            hello, reports = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
+            hello, reports, obvious = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
         finally:
             stop_server(server)
         results = {"benchmark": "intake", "only": "reports", "cells": args.cells, "targets": TARGETS}
@@ -999,6 +1004,8 @@ def main() -> int:
             reports=reports,
             reports_vs_hello=round(reports["reports_per_s"] / hello["requests_per_s"], 3),
             reports_vs_hello_cpu=_cpu_ratio(hello, reports),
+            obvious=obvious,
+            reports_vs_obvious=_ratio_to_obvious(reports, obvious),
         )
         out = write_results(results, args.out)
         print(
@@ -1006,7 +1013,8 @@ def main() -> int:
             f" {results['reports_vs_hello']:.1%} (by CPU {results['reports_vs_hello_cpu']:.1%});"
             f" p50 {reports['p50_ms']} ms, p99 {reports['p99_ms']} ms; server CPU per report"
             f" {reports.get('server_cpu_ms_per_request')} ms"
-            f" {reports.get('server_cpu_ms_per_request_by_part')}"
+            f" {reports.get('server_cpu_ms_per_request_by_part')};"
+            f" {results['reports_vs_obvious']}x the obvious way's {obvious['reports_per_s']}/s"
         )
         print(f"\nwrote {out}")
         return 0
@@ -1025,7 +1033,7 @@ def main() -> int:
         return 0
     try:
         cpu = _server_cpu(server, args.database)
-        hello, reports = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
+        hello, reports, obvious = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
         say(f"(a') reports at a fixed {args.fixed_rate:g}/s")
         fixed = bench_fixed_rate(port, tokens["gridworker"], plan, args)
         console_runs = []
@@ -1062,6 +1070,8 @@ def main() -> int:
         # The same ratio from server CPU per request (see ServerCpu): steadier on a shared machine.
         "reports_vs_hello_cpu": _cpu_ratio(hello, reports),
         "reports_budget": _report_budget(hello, reports),
+        "obvious": obvious,
+        "reports_vs_obvious": _ratio_to_obvious(reports, obvious),
         "fixed_rate": fixed,
         "console": console_runs[0],
         "console_runs": console_runs,
@@ -1075,8 +1085,9 @@ def main() -> int:
     return 0
 
 
-def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict]:
-    """(a): GET /healthz, then reports, with the same clients on the same server."""
+def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict, dict]:
+    """(a): GET /healthz, then reports, then the obvious way's reports (bench/obvious.py), with the
+    same clients on the same server."""
     say(f"server on port {port}; (a) baseline: GET /healthz")
     hello = measured_cpu(
         cpu,
@@ -1095,11 +1106,42 @@ def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> 
             plan,
             args.clients,
             args.report_seconds,
+            REPORTS_PATH,
             timeout=args.report_seconds + 300,
         ),
         "created",
     )
-    return hello, reports
+    say("(a) the obvious way: DRF ModelSerializer, routing by PostGIS queries, ORM save")
+    started = datetime.now(UTC)
+    obvious = measured_cpu(
+        cpu,
+        lambda: _run_in_process(
+            _reports_worker,
+            port,
+            token,
+            plan,
+            args.clients,
+            args.report_seconds,
+            OBVIOUS_PATH,
+            timeout=args.report_seconds + 300,
+        ),
+        "created",
+    )
+    obvious.update(_obvious_stored(started))
+    return hello, reports, obvious
+
+
+def _obvious_stored(since: datetime) -> dict:
+    """The obvious way's reports as stored: that it did the same work (routed to a team, with
+    reasons) is checked, not assumed."""
+    from gridops.models import Report
+
+    stored = Report.objects.filter(idempotency_key__startswith="obvious:", received_at__gte=since)
+    return {"stored": stored.count(), "stored_routed": stored.filter(routed=True, team__isnull=False).count()}
+
+
+def _ratio_to_obvious(reports: dict, obvious: dict) -> float | None:
+    return round(reports["reports_per_s"] / obvious["reports_per_s"], 2) if obvious["reports_per_s"] else None
 
 
 def _cpu_ratio(baseline: dict, measured: dict) -> float | None:
@@ -1157,6 +1199,7 @@ def print_results(r: dict) -> None:
             "",
         ),
         *_budget_rows(r.get("reports_budget")),
+        *_obvious_rows(r),
         (
             f"(a) POST /api/v1/reports/, {rep['clients']} clients",
             f"{rep['reports_per_s']} reports/s",
@@ -1200,6 +1243,21 @@ def print_results(r: dict) -> None:
     if stages:
         print("(b) where the time goes (p50 / p99):")
         print("\n".join(stages))
+
+
+def _obvious_rows(r: dict) -> list[tuple]:
+    obvious = r.get("obvious")
+    if not obvious:
+        return []
+    return [
+        (
+            "    the obvious way (bench/obvious.py)",
+            f"{obvious['reports_per_s']} reports/s",
+            f"p50 {obvious['p50_ms']} ms, p99 {obvious['p99_ms']} ms, non-201 {obvious['non_201']}, "
+            f"server CPU {obvious.get('server_cpu_ms_per_request')} ms",
+            f"(a) is {r['reports_vs_obvious']}x it",
+        )
+    ]
 
 
 def _budget_rows(b: dict | None) -> list[tuple]:

@@ -96,6 +96,12 @@ def test_intake_benchmark_runs(tmp_path):
     hello, copy = result["hello"], result["copy_baseline"]
     assert hello["requests"] > 0 and hello["non_200"] == 0
     assert result["reports_vs_hello"] == round(reports["reports_per_s"] / hello["requests_per_s"], 3)
+    # The obvious way (bench/obvious.py) on the same server with the same clients: every report
+    # accepted and stored routed to a team, the ratio ours to it.
+    obvious = result["obvious"]
+    assert obvious["created"] > 0 and obvious["non_201"] == 0 and "the obvious way" in done.stdout
+    assert obvious["stored"] == obvious["stored_routed"] == obvious["created"]
+    assert result["reports_vs_obvious"] == round(reports["reports_per_s"] / obvious["reports_per_s"], 2)
     # What (a)'s 25% leaves a report's Python, from the same run's CPU parts.
     budget = result["reports_budget"]
     assert budget is not None and "a report's Python beyond a hello" in done.stdout
