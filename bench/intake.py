@@ -1096,37 +1096,28 @@ def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> 
         ),
         "requests",
     )
+
+    def posted_to(path: str) -> dict:
+        return measured_cpu(
+            cpu,
+            lambda: _run_in_process(
+                _reports_worker,
+                port,
+                token,
+                plan,
+                args.clients,
+                args.report_seconds,
+                path,
+                timeout=args.report_seconds + 300,
+            ),
+            "created",
+        )
+
     say("(a) reports")
-    reports = measured_cpu(
-        cpu,
-        lambda: _run_in_process(
-            _reports_worker,
-            port,
-            token,
-            plan,
-            args.clients,
-            args.report_seconds,
-            REPORTS_PATH,
-            timeout=args.report_seconds + 300,
-        ),
-        "created",
-    )
+    reports = posted_to(REPORTS_PATH)
     say("(a) the obvious way: DRF ModelSerializer, routing by PostGIS queries, ORM save")
     started = datetime.now(UTC)
-    obvious = measured_cpu(
-        cpu,
-        lambda: _run_in_process(
-            _reports_worker,
-            port,
-            token,
-            plan,
-            args.clients,
-            args.report_seconds,
-            OBVIOUS_PATH,
-            timeout=args.report_seconds + 300,
-        ),
-        "created",
-    )
+    obvious = posted_to(OBVIOUS_PATH)
     obvious.update(_obvious_stored(started))
     return hello, reports, obvious
 

@@ -46,26 +46,6 @@ class ObviousReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Report
-        fields = [
-            "id",
-            "lon",
-            "lat",
-            "crs",
-            "matter",
-            "description",
-            "priority",
-            "client_uuid",
-            "source",
-            "status",
-            "routed",
-            "triage_queue",
-            "team",
-            "township",
-            "cell",
-            "zone",
-            "routing",
-            "received_at",
-        ]
         read_only_fields = [
             "source",
             "status",
@@ -78,6 +58,8 @@ class ObviousReportSerializer(serializers.ModelSerializer):
             "routing",
             "received_at",
         ]
+        writable = ["lon", "lat", "crs", "matter", "description", "priority", "client_uuid"]
+        fields = ["id", *writable, *read_only_fields]
 
 
 def _route(point: Point, matter: Matter | None, now) -> dict:
