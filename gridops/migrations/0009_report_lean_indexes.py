@@ -37,8 +37,13 @@ _DROPPED = {
 _DATABASE = [
     *(
         migrations.RunSQL(
-            sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "gridops_report_{name}" '
-            f'ON "gridops_report" ("{name}_id") WHERE "{name}_id" IS NOT NULL',
+            # Dropped first: a concurrent build that failed (a run of this migration stopped
+            # half-way) leaves an INVALID index of the name, which IF NOT EXISTS would keep.
+            sql=[
+                f'DROP INDEX CONCURRENTLY IF EXISTS "gridops_report_{name}"',
+                f'CREATE INDEX CONCURRENTLY "gridops_report_{name}" '
+                f'ON "gridops_report" ("{name}_id") WHERE "{name}_id" IS NOT NULL',
+            ],
             reverse_sql=f'DROP INDEX CONCURRENTLY IF EXISTS "gridops_report_{name}"',
         )
         for name in _PARTIAL
