@@ -405,7 +405,8 @@ class Report(models.Model):
                 name="gridops_report_camera_open",
                 condition=Q(camera__isnull=False),
             ),
-            models.Index(fields=["status"], name="gridops_report_status"),  # renamed from Django's own
+            # Django's own status index, renamed (migration 0009), without db_index's LIKE-only copy.
+            models.Index(fields=["status"], name="gridops_report_status"),
             # Foreign keys that most reports leave empty: only the rows that have one are indexed
             # (what a lookup or a deleted unit, user, team or device needs), so a new report or a
             # step of its case writes no entry for them. Migration 0009.
@@ -417,9 +418,9 @@ class Report(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["idempotency_key"], name="gridops_report_idempotency_key"
-            ),  # likewise
+            # Django's own unique constraint on the key, renamed (migration 0009): unique=True also
+            # added a LIKE-only copy of its index.
+            models.UniqueConstraint(fields=["idempotency_key"], name="gridops_report_idempotency_key"),
             models.CheckConstraint(
                 condition=Q(routed=True, team__isnull=False, triage_queue="")
                 | Q(routed=False, team__isnull=True) & ~Q(triage_queue=""),
