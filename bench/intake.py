@@ -16,7 +16,10 @@
 
 Each beside its baseline, measured in the same run (issue 7 asks for ratios, not absolute figures):
     (a) beside GET /healthz on the same server with the same clients (the cheapest request through
-        the ASGI server, middleware and URL routing: config/health.py);
+        the ASGI server, middleware and URL routing: config/health.py), with what 25% of it leaves
+        a report's Python (`reports_budget`); and beside the obvious way to take a report
+        (bench/obvious.py: DRF ModelSerializer, routing by PostGIS queries, the ORM's save),
+        served by the same server through bench/obvious_settings.py;
     (c) beside a raw COPY of the same number of ping rows into the same table from this process
         (no HTTP, no validation, no dedup, no live position, no geofence, no outbox).
 
