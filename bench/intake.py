@@ -70,6 +70,7 @@ DRAIN_MAX_SECONDS = 120.0
 WORKERS = int(os.environ.get("GRIDOPS_BENCH_WORKERS", "2"))
 REPORTS_PATH = "/api/v1/reports/"
 OBVIOUS_PATH = "/bench/obvious/reports/"  # bench/obvious.py, served by the bench's settings only
+LEAN_PATH = "/bench/lean/reports/"  # bench/lean.py, likewise
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -998,7 +999,9 @@ def main() -> int:
     if args.only == "reports":
         try:
             cpu = _server_cpu(server, args.database)
-            hello, reports, obvious = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
+            hello, reports, obvious, lean = bench_reports_beside_hello(
+                port, tokens["gridworker"], plan, args, cpu
+            )
         finally:
             stop_server(server)
         results = {"benchmark": "intake", "only": "reports", "cells": args.cells, "targets": TARGETS}
@@ -1009,6 +1012,7 @@ def main() -> int:
             reports_vs_hello_cpu=_cpu_ratio(hello, reports),
             obvious=obvious,
             reports_vs_obvious=_ratio_to_obvious(reports, obvious),
+            **_lean_results(hello, lean),
         )
         out = write_results(results, args.out)
         print(
@@ -1017,7 +1021,9 @@ def main() -> int:
             f" p50 {reports['p50_ms']} ms, p99 {reports['p99_ms']} ms; server CPU per report"
             f" {reports.get('server_cpu_ms_per_request')} ms"
             f" {reports.get('server_cpu_ms_per_request_by_part')};"
-            f" {results['reports_vs_obvious']}x the obvious way's {obvious['reports_per_s']}/s"
+            f" {results['reports_vs_obvious']}x the obvious way's {obvious['reports_per_s']}/s;"
+            f" outside Django and DRF {lean['reports_per_s']}/s = {results['lean_vs_hello']:.1%}"
+            f" (by CPU {results['lean_vs_hello_cpu'] or 0:.1%})"
         )
         print(f"\nwrote {out}")
         return 0
@@ -1036,7 +1042,9 @@ def main() -> int:
         return 0
     try:
         cpu = _server_cpu(server, args.database)
-        hello, reports, obvious = bench_reports_beside_hello(port, tokens["gridworker"], plan, args, cpu)
+        hello, reports, obvious, lean = bench_reports_beside_hello(
+            port, tokens["gridworker"], plan, args, cpu
+        )
         say(f"(a') reports at a fixed {args.fixed_rate:g}/s")
         fixed = bench_fixed_rate(port, tokens["gridworker"], plan, args)
         console_runs = []
@@ -1075,6 +1083,7 @@ def main() -> int:
         "reports_budget": _report_budget(hello, reports),
         "obvious": obvious,
         "reports_vs_obvious": _ratio_to_obvious(reports, obvious),
+        **_lean_results(hello, lean),
         "fixed_rate": fixed,
         "console": console_runs[0],
         "console_runs": console_runs,
@@ -1088,9 +1097,10 @@ def main() -> int:
     return 0
 
 
-def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict, dict]:
-    """(a): GET /healthz, then reports, then the obvious way's reports (bench/obvious.py), with the
-    same clients on the same server."""
+def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict, dict, dict]:
+    """(a): GET /healthz, then reports, then the obvious way's reports (bench/obvious.py), then the
+    same work outside Django's handler and DRF (bench/lean.py), with the same clients on the same
+    server."""
     say(f"server on port {port}; (a) baseline: GET /healthz")
     hello = measured_cpu(
         cpu,
@@ -1121,17 +1131,31 @@ def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> 
     say("(a) the obvious way: DRF ModelSerializer, routing by PostGIS queries, ORM save")
     started = datetime.now(UTC)
     obvious = posted_to(OBVIOUS_PATH)
-    obvious.update(_obvious_stored(started))
-    return hello, reports, obvious
+    obvious.update(_stored("obvious:", started))
+    say("(a) the same work outside Django's handler and DRF (bench/lean.py)")
+    started = datetime.now(UTC)
+    lean = posted_to(LEAN_PATH)
+    lean.update(_stored("lean:", started))
+    return hello, reports, obvious, lean
 
 
-def _obvious_stored(since: datetime) -> dict:
-    """The obvious way's reports as stored: that it did the same work (routed to a team, with
+def _stored(prefix: str, since: datetime) -> dict:
+    """A comparison's reports as stored: that it did the same work (routed to a team, with
     reasons) is checked, not assumed."""
     from gridops.models import Report
 
-    stored = Report.objects.filter(idempotency_key__startswith="obvious:", received_at__gte=since)
+    stored = Report.objects.filter(idempotency_key__startswith=prefix, received_at__gte=since)
     return {"stored": stored.count(), "stored_routed": stored.filter(routed=True, team__isnull=False).count()}
+
+
+def _lean_results(hello: dict, lean: dict) -> dict:
+    """bench/lean.py's run beside /healthz, as (a)'s own ratios are."""
+    rate = hello["requests_per_s"]
+    return {
+        "lean": lean,
+        "lean_vs_hello": round(lean["reports_per_s"] / rate, 3) if rate else None,
+        "lean_vs_hello_cpu": _cpu_ratio(hello, lean),
+    }
 
 
 def _ratio_to_obvious(reports: dict, obvious: dict) -> float | None:
@@ -1194,6 +1218,7 @@ def print_results(r: dict) -> None:
         ),
         *_budget_rows(r.get("reports_budget")),
         *_obvious_rows(r),
+        *_lean_rows(r),
         (
             f"(a) POST /api/v1/reports/, {rep['clients']} clients",
             f"{rep['reports_per_s']} reports/s",
@@ -1250,6 +1275,21 @@ def _obvious_rows(r: dict) -> list[tuple]:
             f"p50 {obvious['p50_ms']} ms, p99 {obvious['p99_ms']} ms, non-201 {obvious['non_201']}, "
             f"server CPU {obvious.get('server_cpu_ms_per_request')} ms",
             f"(a) is {r['reports_vs_obvious']}x it",
+        )
+    ]
+
+
+def _lean_rows(r: dict) -> list[tuple]:
+    lean = r.get("lean")
+    if not lean:
+        return []
+    return [
+        (
+            "    outside Django and DRF (bench/lean.py)",
+            f"{lean['reports_per_s']} reports/s",
+            f"p50 {lean['p50_ms']} ms, p99 {lean['p99_ms']} ms, non-201 {lean['non_201']}, "
+            f"server CPU {lean.get('server_cpu_ms_per_request')} ms",
+            f"{r['lean_vs_hello'] or 0:.0%} of /healthz ({r['lean_vs_hello_cpu'] or 0:.0%} by CPU)",
         )
     ]
 

@@ -23,6 +23,7 @@ so the event loop is not held behind a request thread for 5 ms at each hand-over
 """
 
 import gc
+import importlib
 import logging
 import socket
 import sys
@@ -33,15 +34,16 @@ logger = logging.getLogger("gridops.serve")
 def warm_up() -> None:
     """Import the application and its URL configuration, build the routing index, then settle the
     interpreter: what was loaded frozen out of the collector, the GIL's switch interval."""
+    from django.conf import settings
     from django.db import connections
     from django.urls import get_resolver
 
     import config.asgi  # noqa: F401  (django.setup() and the WSGI handler)
 
+    importlib.import_module(settings.ASGI_APPLICATION.rpartition(".")[0])  # the one served
     get_resolver().url_patterns  # noqa: B018  (imports every view module)
     # The reverse tables, per language: built lazily they were 4-10% of a worker's first seconds
     # under load (the login rate limit reverses its paths on the first POST, in parallel threads).
-    from django.conf import settings
     from django.utils import translation
 
     for code, _name in settings.LANGUAGES:
@@ -69,8 +71,11 @@ def main(argv: list[str]) -> None:
     from django.conf import settings  # configured by warm_up
 
     access_log = "--access-log" in argv[1:]
+    # Django's own setting names the application ("config.asgi.application"; a bench's settings
+    # may name another); uvicorn wants "module:attribute".
+    module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
     config = uvicorn.Config(
-        "config.asgi:application",
+        f"{module}:{attribute}",
         lifespan="off",
         timeout_graceful_shutdown=5,
         log_level="info" if access_log else "warning",

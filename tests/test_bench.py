@@ -102,6 +102,12 @@ def test_intake_benchmark_runs(tmp_path):
     assert obvious["created"] > 0 and obvious["non_201"] == 0 and "the obvious way" in done.stdout
     assert obvious["stored"] == obvious["stored_routed"] == obvious["created"]
     assert result["reports_vs_obvious"] == round(reports["reports_per_s"] / obvious["reports_per_s"], 2)
+    # The same work outside Django's handler and DRF (bench/lean.py, served through the bench
+    # settings' ASGI_APPLICATION): every report accepted and stored routed, its ratio to /healthz.
+    lean = result["lean"]
+    assert lean["created"] > 0 and lean["non_201"] == 0 and "outside Django and DRF" in done.stdout
+    assert lean["stored"] == lean["stored_routed"] == lean["created"]
+    assert result["lean_vs_hello"] == round(lean["reports_per_s"] / hello["requests_per_s"], 3)
     # What (a)'s 25% leaves a report's Python, from the same run's CPU parts.
     budget = result["reports_budget"]
     assert budget is not None and "a report's Python beyond a hello" in done.stdout
