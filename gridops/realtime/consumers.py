@@ -157,13 +157,18 @@ def _recheck(user_id: int, session_key: str | None, session_hash: str | None, to
     """The listener of an open console again: (still allowed, event filter). The session (or the
     token) must still exist and name this user, the user must be active, and the scope must
     still allow the stream (groups and UserScope are read afresh)."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return False, None
     if token is not None:
-        if not Token.objects.filter(key=token, user_id=user_id).exists():
+        # The token and its active user in one query (they were two; every console re-checks).
+        live = Token.objects.select_related("user").filter(key=token, user_id=user_id, user__is_active=True)
+        found = live.first()
+        if found is None:
             return False, None
-    elif session_key is not None:
+        user = found.user
+    else:
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            return False, None
+    if token is None and session_key is not None:
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         data = store.load()  # an empty dict when the session was deleted or has expired
         if str(data.get(SESSION_KEY)) != str(user_id):

@@ -188,7 +188,14 @@ async def _closed_after(client: LiveClient, change) -> float:
 
 @pytest.mark.parametrize(
     "what",
-    ["session deleted", "user deactivated", "group removed", "scope narrowed", "token deleted"],
+    [
+        "session deleted",
+        "user deactivated",
+        "user deactivated, token console",
+        "group removed",
+        "scope narrowed",
+        "token deleted",
+    ],
 )
 def test_a_revoked_user_loses_the_open_console_within_seconds(people, settings, what):
     """The consumer re-checks every LIVE_SCOPE_RECHECK_SECONDS (default 5): the close comes at
@@ -200,7 +207,7 @@ def test_a_revoked_user_loses_the_open_console_within_seconds(people, settings, 
     def change():
         if what == "session deleted":  # logout elsewhere, or an administrator ends the session
             Session.objects.filter(session_key=session_key).delete()
-        elif what == "user deactivated":
+        elif what.startswith("user deactivated"):
             User.objects.filter(pk=user.pk).update(is_active=False)
         elif what == "group removed":
             user.groups.clear()
@@ -210,8 +217,9 @@ def test_a_revoked_user_loses_the_open_console_within_seconds(people, settings, 
             Token.objects.filter(key=token).delete()
 
     async def scenario():
-        path = live_path(stream=W, token=token) if what == "token deleted" else live_path(stream=W)
-        client = LiveClient(path, cookie=None if what == "token deleted" else cookie)
+        by_token = what in ("token deleted", "user deactivated, token console")
+        path = live_path(stream=W, token=token) if by_token else live_path(stream=W)
+        client = LiveClient(path, cookie=None if by_token else cookie)
         assert await client.connect()
         [hello] = await client.frame()
         assert hello["type"] == events.RESUMED
