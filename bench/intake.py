@@ -1098,9 +1098,9 @@ def main() -> int:
 
 
 def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> tuple[dict, dict, dict, dict]:
-    """(a): GET /healthz, then reports, then the obvious way's reports (bench/obvious.py), then the
-    same work outside Django's handler and DRF (bench/lean.py), with the same clients on the same
-    server."""
+    """(a): GET /healthz, then reports, then the same work outside Django's handler and DRF
+    (bench/lean.py), then the obvious way's reports (bench/obvious.py), with the same clients on
+    the same server."""
     say(f"server on port {port}; (a) baseline: GET /healthz")
     hello = measured_cpu(
         cpu,
@@ -1128,14 +1128,14 @@ def bench_reports_beside_hello(port: int, token: str, plan: dict, args, cpu) -> 
 
     say("(a) reports")
     reports = posted_to(REPORTS_PATH)
-    say("(a) the obvious way: DRF ModelSerializer, routing by PostGIS queries, ORM save")
-    started = datetime.now(UTC)
-    obvious = posted_to(OBVIOUS_PATH)
-    obvious.update(_stored("obvious:", started))
     say("(a) the same work outside Django's handler and DRF (bench/lean.py)")
     started = datetime.now(UTC)
     lean = posted_to(LEAN_PATH)
     lean.update(_stored("lean:", started))
+    say("(a) the obvious way: DRF ModelSerializer, routing by PostGIS queries, ORM save")
+    started = datetime.now(UTC)
+    obvious = posted_to(OBVIOUS_PATH)
+    obvious.update(_stored("obvious:", started))
     return hello, reports, obvious, lean
 
 
