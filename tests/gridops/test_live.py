@@ -12,6 +12,7 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from django.test import Client
@@ -368,6 +369,38 @@ def test_heartbeats_keep_coming_while_the_database_thread_is_stuck(keys, setting
         # ~7 beats in 1.5 s; without the watchdog none came while the read waited.
         assert len(stuck) >= 3
         assert all(m["data"]["head"] == 0 and "database" not in m["data"] for m in stuck)
+        await client.close()
+
+    run(scenario)
+
+
+def test_notices_keep_coming_while_a_heartbeat_waits_for_the_database(keys, settings):
+    """A heartbeat's read of the stream head waits on the process's one database thread (here on
+    a locked table). The console's notices must not wait with it: under load that queue is
+    behind every other console's beats and scope re-checks, and holding the console's sequence
+    lock across the read stopped its frames for as long (numbered → console p99 0.2-0.4 s)."""
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2
+
+    async def scenario():
+        client = LiveClient(live_path(token=keys["dispatcher"]))
+        assert await client.connect()
+        await client.frame()
+        lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
+        try:
+            deadline = time.monotonic() + 10
+            while await asyncio.to_thread(lock.waiting) == 0:
+                assert time.monotonic() < deadline, "no heartbeat read the stream head"
+                await asyncio.sleep(0.05)
+            # The relay cannot number while the head is locked: the notice is sent as it would.
+            item = {"seq": 1, "type": events.REPORT_CREATED, "stream": "county", "data": {"id": 1}}
+            group = events.stream_group("county")
+            await get_channel_layer().group_send(
+                group, {"type": "live.messages", "group": group, "messages": [item]}
+            )
+            await client.until(lambda ms: any(m["seq"] == 1 for m in ms), timeout=2)
+            assert await asyncio.to_thread(lock.waiting) >= 1  # the beat still waits
+        finally:
+            await asyncio.to_thread(lock.release)
         await client.close()
 
     run(scenario)
