@@ -6,6 +6,7 @@ transactions (transactional_db), so on_commit kicks the relay exactly as in prod
 """
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -344,6 +345,20 @@ def test_heartbeat_carries_head_and_pushes_events_whose_notices_were_lost(keys, 
     run(scenario)
 
 
+@contextlib.asynccontextmanager
+async def _a_heartbeat_waiting_on_the_stream_head():
+    """The stream-head table locked until the block ends, entered once a heartbeat's read of it waits."""
+    lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
+    try:
+        deadline = time.monotonic() + 10
+        while await asyncio.to_thread(lock.waiting) == 0:
+            assert time.monotonic() < deadline, "no heartbeat read the stream head"
+            await asyncio.sleep(0.05)
+        yield lock
+    finally:
+        await asyncio.to_thread(lock.release)
+
+
 def test_heartbeats_keep_coming_while_the_database_thread_is_stuck(keys, settings):
     """The stream head is locked, so each heartbeat's read waits on PostgreSQL (and every database
     call of the process waits behind it, on the one thread they share). Heartbeats must keep
@@ -354,18 +369,11 @@ def test_heartbeats_keep_coming_while_the_database_thread_is_stuck(keys, setting
         client = LiveClient(live_path(token=keys["dispatcher"]))
         assert await client.connect()
         await client.frame()
-        lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
-        try:
-            deadline = time.monotonic() + 10
-            while await asyncio.to_thread(lock.waiting) == 0:
-                assert time.monotonic() < deadline, "no heartbeat read the stream head"
-                await asyncio.sleep(0.05)
+        async with _a_heartbeat_waiting_on_the_stream_head() as lock:
             before = len(client.of_type(events.HEARTBEAT))
             await client.drain(1.5)
             stuck = client.of_type(events.HEARTBEAT)[before:]
             assert await asyncio.to_thread(lock.waiting) >= 1  # still stuck throughout
-        finally:
-            await asyncio.to_thread(lock.release)
         # ~7 beats in 1.5 s; without the watchdog none came while the read waited.
         assert len(stuck) >= 3
         assert all(m["data"]["head"] == 0 and "database" not in m["data"] for m in stuck)
@@ -385,12 +393,7 @@ def test_notices_keep_coming_while_a_heartbeat_waits_for_the_database(keys, sett
         client = LiveClient(live_path(token=keys["dispatcher"]))
         assert await client.connect()
         await client.frame()
-        lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
-        try:
-            deadline = time.monotonic() + 10
-            while await asyncio.to_thread(lock.waiting) == 0:
-                assert time.monotonic() < deadline, "no heartbeat read the stream head"
-                await asyncio.sleep(0.05)
+        async with _a_heartbeat_waiting_on_the_stream_head() as lock:
             # The relay cannot number while the head is locked: the notice is sent as it would.
             item = {"seq": 1, "type": events.REPORT_CREATED, "stream": "county", "data": {"id": 1}}
             group = events.stream_group("county")
@@ -399,8 +402,6 @@ def test_notices_keep_coming_while_a_heartbeat_waits_for_the_database(keys, sett
             )
             await client.until(lambda ms: any(m["seq"] == 1 for m in ms), timeout=2)
             assert await asyncio.to_thread(lock.waiting) >= 1  # the beat still waits
-        finally:
-            await asyncio.to_thread(lock.release)
         await client.close()
 
     run(scenario)
