@@ -1264,17 +1264,24 @@ def print_results(r: dict) -> None:
         print("\n".join(stages))
 
 
+def _comparison_row(label: str, run: dict, target: str) -> tuple:
+    """One of (a)'s comparisons (bench/obvious.py, bench/lean.py) as a table row."""
+    return (
+        f"    {label}",
+        f"{run['reports_per_s']} reports/s",
+        f"p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms, non-201 {run['non_201']}, "
+        f"server CPU {run.get('server_cpu_ms_per_request')} ms",
+        target,
+    )
+
+
 def _obvious_rows(r: dict) -> list[tuple]:
     obvious = r.get("obvious")
     if not obvious:
         return []
     return [
-        (
-            "    the obvious way (bench/obvious.py)",
-            f"{obvious['reports_per_s']} reports/s",
-            f"p50 {obvious['p50_ms']} ms, p99 {obvious['p99_ms']} ms, non-201 {obvious['non_201']}, "
-            f"server CPU {obvious.get('server_cpu_ms_per_request')} ms",
-            f"(a) is {r['reports_vs_obvious']}x it",
+        _comparison_row(
+            "the obvious way (bench/obvious.py)", obvious, f"(a) is {r['reports_vs_obvious']}x it"
         )
     ]
 
@@ -1283,15 +1290,8 @@ def _lean_rows(r: dict) -> list[tuple]:
     lean = r.get("lean")
     if not lean:
         return []
-    return [
-        (
-            "    outside Django and DRF (bench/lean.py)",
-            f"{lean['reports_per_s']} reports/s",
-            f"p50 {lean['p50_ms']} ms, p99 {lean['p99_ms']} ms, non-201 {lean['non_201']}, "
-            f"server CPU {lean.get('server_cpu_ms_per_request')} ms",
-            f"{r['lean_vs_hello'] or 0:.0%} of /healthz ({r['lean_vs_hello_cpu'] or 0:.0%} by CPU)",
-        )
-    ]
+    share = f"{r['lean_vs_hello'] or 0:.0%} of /healthz ({r['lean_vs_hello_cpu'] or 0:.0%} by CPU)"
+    return [_comparison_row("outside Django and DRF (bench/lean.py)", lean, share)]
 
 
 def _budget_rows(b: dict | None) -> list[tuple]:
