@@ -31,6 +31,15 @@ import sys
 logger = logging.getLogger("gridops.serve")
 
 
+def _application() -> tuple[str, str]:
+    """(module, attribute) of the application served: Django's own ASGI_APPLICATION setting
+    ("config.asgi.application"; a bench's settings may name another)."""
+    from django.conf import settings
+
+    module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
+    return module, attribute
+
+
 def warm_up() -> None:
     """Import the application and its URL configuration, build the routing index, then settle the
     interpreter: what was loaded frozen out of the collector, the GIL's switch interval."""
@@ -40,7 +49,7 @@ def warm_up() -> None:
 
     import config.asgi  # noqa: F401  (django.setup() and the WSGI handler)
 
-    importlib.import_module(settings.ASGI_APPLICATION.rpartition(".")[0])  # the one served
+    importlib.import_module(_application()[0])  # the one served
     get_resolver().url_patterns  # noqa: B018  (imports every view module)
     # The reverse tables, per language: built lazily they were 4-10% of a worker's first seconds
     # under load (the login rate limit reverses its paths on the first POST, in parallel threads).
@@ -71,11 +80,8 @@ def main(argv: list[str]) -> None:
     from django.conf import settings  # configured by warm_up
 
     access_log = "--access-log" in argv[1:]
-    # Django's own setting names the application ("config.asgi.application"; a bench's settings
-    # may name another); uvicorn wants "module:attribute".
-    module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
     config = uvicorn.Config(
-        f"{module}:{attribute}",
+        ":".join(_application()),
         lifespan="off",
         timeout_graceful_shutdown=5,
         log_level="info" if access_log else "warning",
