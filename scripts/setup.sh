@@ -24,8 +24,11 @@ as_root() {
 }
 
 # --- Debian packages --------------------------------------------------------------------------
+# nginx: the production reverse proxy (deploy/nginx.conf), which tests/gridops/test_proxy.py runs
+# in front of two replicas with its own prefix and ports (only the binary is needed).
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 postgresql-client-15 gdal-bin
-  redis-server redis-tools chromium fonts-wqy-zenhei gettext nodejs npm python3-venv python3-dev make)
+  redis-server redis-tools chromium fonts-wqy-zenhei gettext nodejs npm python3-venv python3-dev make
+  nginx)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -46,6 +49,14 @@ if [ ${#filtered[@]} -gt 0 ]; then
   say "installing Debian packages: ${filtered[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${filtered[@]}"
+  # Where installing starts services, Debian's nginx package starts one on port 80: not ours to run.
+  if [[ " ${filtered[*]} " == *" nginx "* ]]; then
+    if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
+      as_root systemctl disable --now nginx || true
+    elif [ -x /etc/init.d/nginx ] && /etc/init.d/nginx status >/dev/null 2>&1; then
+      as_root /etc/init.d/nginx stop || true
+    fi
+  fi
   # Installing PostGIS can upgrade the PostgreSQL binaries under a running server; new connections
   # then fail to load plpgsql. Restart the cluster so the server matches its binaries.
   if [ "$pg_was_running" = 1 ] && [ -d /etc/postgresql/15/main ]; then
