@@ -214,3 +214,31 @@ class Console:
 
     def last_seq(self) -> int:
         return max((m["seq"] for m in self.messages if isinstance(m.get("seq"), int)), default=0)
+
+
+def resumed_across_a_stop(token: str, *, first, post_to, stop, second) -> None:
+    """A console on `first` gets reports 0-2 posted to `post_to`; `stop()` then ends the server
+    under it (its socket closes); reports 3-7 come in while it is away; a console on `second`
+    resuming from the last `seq` the first one saw must get exactly 3-7, once, in order, with the
+    sequence numbers continuing."""
+
+    async def scenario() -> tuple[list, list]:
+        async with Console(first, token) as console:
+            await console.started()
+            for n in range(3):
+                await asyncio.to_thread(post_report, post_to, token, n)
+            await console.until(lambda ms: len(console.reports()) >= 3)
+            await asyncio.to_thread(stop)
+            await console.read_until_closed()
+        for n in range(3, 8):
+            await asyncio.to_thread(post_report, post_to, token, n)
+        async with Console(second, token, since=console.last_seq()) as again:
+            await again.until(lambda ms: len(again.reports()) >= 5)
+            await again.drain(1.0)  # nothing more (no duplicate) arrives
+        return console.reports(), again.reports()
+
+    before, after = asyncio.run(scenario())
+    assert [n for _, n in before] == [0, 1, 2]
+    assert [n for _, n in after] == [3, 4, 5, 6, 7]
+    seqs = [s for s, _ in before + after]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)

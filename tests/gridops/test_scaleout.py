@@ -57,29 +57,6 @@ def test_a_report_through_a_reaches_a_console_on_b(servers, dispatcher_token):
 
 
 def test_a_console_resumes_on_b_after_a_stops(servers, dispatcher_token):
+    """A stops under its console; the console reconnects to B. Reports come in through B."""
     a, b = servers
-
-    async def scenario() -> tuple[list, list]:
-        async with Console(a, dispatcher_token) as first:
-            await first.started()
-            for n in range(3):
-                await asyncio.to_thread(post_report, b, dispatcher_token, n)
-            await first.until(lambda ms: len(first.reports()) >= 3)
-            # A stops under the console: its socket closes.
-            await asyncio.to_thread(a.stop)
-            await first.read_until_closed()
-        since = first.last_seq()
-        # While the console is away, reports keep coming in through B.
-        for n in range(3, 8):
-            await asyncio.to_thread(post_report, b, dispatcher_token, n)
-        async with Console(b, dispatcher_token, since=since) as second:
-            await second.until(lambda ms: len(second.reports()) >= 5)
-            await second.drain(1.0)
-            return first.reports(), second.reports()
-
-    before, after = asyncio.run(scenario())
-    assert [n for _, n in before] == [0, 1, 2]
-    # Exactly the missed ones, once, in order, with the sequence numbers continuing.
-    assert [n for _, n in after] == [3, 4, 5, 6, 7]
-    seqs = [s for s, _ in before + after]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    live.resumed_across_a_stop(dispatcher_token, first=a, post_to=b, stop=a.stop, second=b)
