@@ -7,6 +7,7 @@ producing a blank map or a 500 later.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -187,7 +188,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "workcalendar-check": {"task": "workcalendar.tasks.calendar_check", "schedule": 6 * 3600.0},
     "case-timers-sweep": {"task": "gridops.tasks.case_timers_sweep", "schedule": 60.0},
+    # Every night at 03:30 (CELERY_TIMEZONE): fixes past PING_RETENTION_DAYS (none while it is 0).
+    "pings-prune": {"task": "gridops.tasks.pings_prune", "schedule": crontab(hour=3, minute=30)},
 }
+# GPS fixes older than this many days are deleted every night (gridops/services/ping_retention.py);
+# 0 keeps every fix. Only the track replay reads old fixes.
+PING_RETENTION_DAYS = env_int("GRIDOPS_PING_RETENTION_DAYS", 0)
+if PING_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("GRIDOPS_PING_RETENTION_DAYS must be 0 (keep every fix) or a number of days.")
 
 # --- Working calendar (time limits; docs/CALENDAR.md) ---------------------------------------------
 # Working periods of a working day, Asia/Shanghai; validated at start-up (workcalendar/hours.py).
