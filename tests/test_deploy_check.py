@@ -25,8 +25,14 @@ def _compose_app_env() -> dict[str, str]:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     raw = compose["x-app"]["environment"]
 
+    def variable(m: re.Match) -> str:
+        name, kind, default = m.group(1), m.group(2), m.group(3)
+        if kind == "-":  # ${VAR:-default}: the default when unset or empty
+            return os.environ.get(name) or default
+        return os.environ.get(name, "")  # ${VAR} and ${VAR:?message}
+
     def resolve(value: str) -> str:
-        return re.sub(r"\$\{(\w+)(?::[-?]([^}]*))?\}", lambda m: os.environ.get(m.group(1), ""), str(value))
+        return re.sub(r"\$\{(\w+)(?::([-?])([^}]*))?\}", variable, str(value))
 
     return {k: resolve(v) for k, v in raw.items()}
 
