@@ -1,8 +1,10 @@
 """Delete GPS fixes older than the retention (what Celery beat does every night at 03:30).
 
-manage.py gridops_pings_prune                   GRIDOPS_PING_RETENTION_DAYS (0: nothing to do)
-manage.py gridops_pings_prune --days 180        once, with another retention
-manage.py gridops_pings_prune --days 180 --dry-run    count only
+    manage.py gridops_pings_prune                        GRIDOPS_PING_RETENTION_DAYS (0: nothing to do)
+    manage.py gridops_pings_prune --days 180             once, with another retention
+    manage.py gridops_pings_prune --days 180 --dry-run   count only
+
+Exit status 0; --days below 1 or --batch below 1 is refused (status 1).
 """
 
 from datetime import timedelta
