@@ -43,6 +43,7 @@ bench: setup
 	$(PY) bench/statements.py
 	$(PY) bench/ui.py
 	$(PY) bench/replay.py
+	$(PY) bench/retention.py
 	$(PY) bench/planning.py
 	$(PY) bench/tiles.py
 	$(PY) bench/memory.py

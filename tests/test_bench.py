@@ -172,6 +172,23 @@ def test_replay_benchmark_runs(tmp_path):
 
 
 @pytest.mark.slow
+def test_retention_benchmark_runs(tmp_path):
+    """bench/retention.py --tiny: both ways delete every old fix and keep every recent one (the
+    bench itself checks that and fails otherwise); ours in batches of at most 5,000 rows."""
+    out = tmp_path / "retention.json"
+    done = run_bench("bench/retention.py", "--tiny", "--database", "gridops_bench_retention_smoke", out=out)
+    assert "one DELETE (the obvious way)" in done.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    old, recent = result["units"] * result["old_per_unit"], result["units"] * result["recent_per_unit"]
+    assert old > 0 and recent > 0
+    for name in ("ours", "obvious"):
+        assert result[name]["deleted"] == old and result[name]["recent_kept"] == recent
+        assert result[name]["rows_per_s"] > 0
+    # One delete statement per unit (each has fewer than 5,000 old fixes here) and one list of units.
+    assert result["ours"]["statements"] == result["units"] + 1 and result["obvious"]["statements"] == 1
+
+
+@pytest.mark.slow
 def test_planning_benchmark_runs(tmp_path):
     """bench/planning.py --tiny: a draft moves cells between zones and is published; the figure is
     measured, not asserted."""
