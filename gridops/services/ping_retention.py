@@ -8,11 +8,11 @@ do not read the fix table.
 Deleted per unit and in batches through the (unit, fixed_at) index, each batch a statement of its
 own (committed on its own outside a transaction): no statement holds its locks and snapshot for
 the whole backlog (one `DELETE … WHERE fixed_at < cutoff` did: 319 ms for 950,000 fixes here, a
-province's day of fixes being ~140 times that), none scans the whole table. Autovacuum then hands the space to new
-fixes. A batch names its rows by `ctid` (a TID scan): written as `id IN (SELECT id …)` PostgreSQL
-hashed the 5,000 ids and scanned the whole table for each batch (79 ms a batch on ~1 M fixes
-against 1.7 ms; 107,000 against 1,978,000 rows/s in bench/retention.py, where one DELETE
-managed 2,978,000).
+province's day of fixes being ~140 times that), none scans the whole table. Autovacuum then hands
+the space to new fixes. A batch names its rows by `ctid` (a TID scan): written as
+`id IN (SELECT id …)`, PostgreSQL hashed the 5,000 ids and scanned the whole table for each batch
+(79 ms a batch on ~1 M fixes against 1.7 ms; 107,000 against 1,978,000 rows/s in
+bench/retention.py, where one DELETE managed 2,978,000).
 Partitioning the table by month, so that a month is dropped at once, was measured and not done
 (docs/PERFORMANCE.md, "GPS pings").
 
