@@ -130,6 +130,7 @@ def main() -> int:
 
     use_database(args.database, fresh=True)
     from django.core.management import call_command
+    from django.db import connection
 
     from geodata.demo.load import geodata_demo_load
     from gridops.models import Unit
@@ -152,8 +153,6 @@ def main() -> int:
                 f"{left_recent} of {recent} recent ones kept"
             )
         runs[name] = {**result, "recent_kept": left_recent}
-        from django.db import connection
-
         with connection.cursor() as cursor:  # the next run starts from an empty table
             cursor.execute("TRUNCATE gridops_ping")
 

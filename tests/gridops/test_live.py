@@ -346,15 +346,19 @@ def test_heartbeat_carries_head_and_pushes_events_whose_notices_were_lost(keys, 
 
 
 @contextlib.asynccontextmanager
-async def _a_heartbeat_waiting_on_the_stream_head():
-    """The stream-head table locked until the block ends, entered once a heartbeat's read of it waits."""
+async def _a_console_whose_heartbeat_waits_on_the_stream_head(keys):
+    """A dispatcher's console past its first frame, and the stream-head table locked until the
+    block ends; entered once a heartbeat's read of the table waits. Yields (console, lock)."""
+    client = LiveClient(live_path(token=keys["dispatcher"]))
+    assert await client.connect()
+    await client.frame()
     lock = await asyncio.to_thread(TableLock, "gridops_streamhead")
     try:
         deadline = time.monotonic() + 10
         while await asyncio.to_thread(lock.waiting) == 0:
             assert time.monotonic() < deadline, "no heartbeat read the stream head"
             await asyncio.sleep(0.05)
-        yield lock
+        yield client, lock
     finally:
         await asyncio.to_thread(lock.release)
 
@@ -366,10 +370,7 @@ def test_heartbeats_keep_coming_while_the_database_thread_is_stuck(keys, setting
     settings.LIVE_HEARTBEAT_SECONDS = 0.2
 
     async def scenario():
-        client = LiveClient(live_path(token=keys["dispatcher"]))
-        assert await client.connect()
-        await client.frame()
-        async with _a_heartbeat_waiting_on_the_stream_head() as lock:
+        async with _a_console_whose_heartbeat_waits_on_the_stream_head(keys) as (client, lock):
             before = len(client.of_type(events.HEARTBEAT))
             await client.drain(1.5)
             stuck = client.of_type(events.HEARTBEAT)[before:]
@@ -390,10 +391,7 @@ def test_notices_keep_coming_while_a_heartbeat_waits_for_the_database(keys, sett
     settings.LIVE_HEARTBEAT_SECONDS = 0.2
 
     async def scenario():
-        client = LiveClient(live_path(token=keys["dispatcher"]))
-        assert await client.connect()
-        await client.frame()
-        async with _a_heartbeat_waiting_on_the_stream_head() as lock:
+        async with _a_console_whose_heartbeat_waits_on_the_stream_head(keys) as (client, lock):
             # The relay cannot number while the head is locked: the notice is sent as it would.
             item = {"seq": 1, "type": events.REPORT_CREATED, "stream": "county", "data": {"id": 1}}
             group = events.stream_group("county")
