@@ -168,14 +168,14 @@ def _recheck(user_id: int, session_key: str | None, session_hash: str | None, to
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             return False, None
-    if token is None and session_key is not None:
-        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        data = store.load()  # an empty dict when the session was deleted or has expired
-        if str(data.get(SESSION_KEY)) != str(user_id):
-            return False, None
-        # A password change rotates the hash (Django's own session check does the same).
-        if session_hash and not constant_time_compare(session_hash, user.get_session_auth_hash()):
-            return False, None
+        if session_key is not None:
+            store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+            data = store.load()  # an empty dict when the session was deleted or has expired
+            if str(data.get(SESSION_KEY)) != str(user_id):
+                return False, None
+            # A password change rotates the hash (Django's own session check does the same).
+            if session_hash and not constant_time_compare(session_hash, user.get_session_auth_hash()):
+                return False, None
     scopes.scope_for(user, fresh=True)
     if not scopes.stream_allowed(user, stream):
         return False, None
